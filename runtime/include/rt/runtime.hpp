@@ -1,0 +1,116 @@
+// rt/runtime.hpp — running goroutines: rt::run, rt::go, rt::yield and the runtime's
+// introspection calls.
+//
+// Example:
+//   int main() {
+//     return rt::run([] {                 // the main goroutine
+//       rt::wait_group wg;
+//       for (int i = 1; i <= 3; ++i) wg.go([](int id) { std::printf("worker %d\n", id); }, i);
+//       wg.wait();
+//     });
+//   }
+//
+// Owns: the public entry points of the goroutine runtime. Goroutines are Boost.Fiber
+// fibers run by rt's M:N work-stealing scheduler (scheduler/), GOMAXPROCS worker threads.
+// Invariant: a goroutine never blocks its worker thread through an rt call; rt calls
+// that wait park the goroutine, and from a plain thread they block that thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include "rt/detail/job.hpp"
+
+namespace rt {
+
+// What happens when an exception escapes a goroutine (a panic). In every case the
+// panic observers (the hub's capture among them) run first, on the panicking goroutine.
+enum class panic_policy {
+  crash,                // print "panic: goroutine N: <what>" on stderr and std::abort() (Go's rule)
+  report_and_continue,  // print the same line, then let the other goroutines go on
+};
+
+struct options {
+  // Worker threads. 0: the GOMAXPROCS environment variable, else the CPUs this process
+  // may use (sched_getaffinity and the cgroup v2 cpu.max quota).
+  int gomaxprocs = 0;
+  // Usable stack of each goroutine in bytes, rounded up to pages. 0: 64 KiB. Only the
+  // pages a goroutine touches cost memory. The main goroutine gets at least 1 MiB.
+  std::size_t stack_size = 0;
+  panic_policy on_panic = panic_policy::crash;
+};
+
+namespace detail {
+int run_main(job& main, const options& opts);
+job& go_begin();             // reserves a goroutine and returns its (empty) job
+void go_cancel(job&) noexcept;  // gives the reserved goroutine back (the job's emplace threw)
+void go_commit(job&);        // starts the reserved goroutine
+}  // namespace detail
+
+// run starts the worker pool, runs `main` as the main goroutine on it and returns main's
+// int result (0 for a void main). Blocks the calling thread until main returns. Like Go,
+// goroutines still alive then do not keep the program alive: run stops the pool at once,
+// prints "rt: N goroutine(s) still alive when main returned" on stderr when N > 0, and
+// goroutines_left() tells N. Not reentrant: calling run inside a goroutine throws
+// std::logic_error. A later run() after an earlier one returned starts a fresh pool.
+template <class F>
+int run(F&& main, options opts = {}) {
+  int result = 0;
+  detail::job j;
+  if constexpr (std::is_convertible_v<std::invoke_result_t<F&>, int>) {
+    j.emplace([&result, &main] { result = static_cast<int>(main()); });
+  } else {
+    j.emplace([&main] { main(); });
+  }
+  int rc = detail::run_main(j, opts);
+  return rc != 0 ? rc : result;
+}
+
+// go starts a goroutine running f(args...). The arguments are evaluated and decay-copied
+// in the caller at the call (Go's `go f(x)` rule); the child also gets a clone of the
+// caller's task-locals (rt/task_local.hpp), among them its hub. Never blocks. Inside a
+// goroutine the child starts running at once on this worker while the caller waits in
+// the worker's run-next slot, where an idle worker can steal it. From a plain thread
+// outside run(), the first go() starts a default runtime that lives until exit.
+// Throws what copying f or args throws (then no goroutine starts).
+template <class F, class... Args>
+void go(F&& f, Args&&... args) {
+  detail::job& j = detail::go_begin();
+  try {
+    j.emplace(std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    detail::go_cancel(j);
+    throw;
+  }
+  detail::go_commit(j);
+}
+
+// yield lets other goroutines run (Go's runtime.Gosched); the caller stays runnable.
+// From a plain thread: std::this_thread::yield().
+void yield();
+
+// num_goroutine returns the number of goroutines that exist now (started, not ended).
+int num_goroutine();
+
+// gomaxprocs returns the number of worker threads of the running (or default) pool.
+int gomaxprocs();
+
+// goroutine_id returns the calling goroutine's id (1 for the first main goroutine,
+// unique over the process lifetime), or 0 outside any goroutine.
+std::uint64_t goroutine_id() noexcept;
+
+// goroutines_left returns how many goroutines were still alive when the last run()
+// returned (0 before any run() returned).
+int goroutines_left();
+
+// A panic observer runs on the panicking goroutine, inside the handler, before the
+// panic policy applies. It must not throw (a throwing observer is ignored).
+using panic_observer = void (*)(std::exception_ptr);
+
+// add_panic_observer registers an observer for all goroutines. Thread-safe.
+void add_panic_observer(panic_observer observer);
+
+}  // namespace rt

@@ -1,0 +1,1 @@
+// placeholder: coordination layer (chan) lands here

@@ -1,0 +1,1 @@
+// placeholder: coordination layer (context) lands here

@@ -1,0 +1,283 @@
+// runtime.cpp — rt::run, rt::go and the runtime's introspection (rt/runtime.hpp).
+//
+// Owns: the runtime lifecycle (which pool runs, who stops it), the goroutine entry
+// point handed to the scheduler, panics, and GOMAXPROCS resolution.
+// Invariants: at most one pool runs at a time; a pool started by run() is stopped by
+// that run(); a pool started by a plain-thread go() (the default runtime) lives until
+// process exit. Every goroutine record built by go_begin() is destroyed exactly once.
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
+
+#include "rt/detail/goroutine.hpp"
+#include "rt/runtime.hpp"
+
+namespace rt {
+namespace {
+
+constexpr std::size_t page_size = 4096;
+constexpr std::size_t default_stack = 64 * 1024;
+constexpr std::size_t main_stack = 1024 * 1024;
+
+std::mutex lifecycle_mu;                 // guards starting and stopping pools
+bool default_runtime = false;            // the running pool was started by a plain go()
+std::atomic<panic_policy> policy{panic_policy::crash};
+std::atomic<int> left_at_exit{0};
+
+std::mutex observers_mu;
+std::atomic<int> observer_count{0};
+panic_observer observers[16];
+
+// ---- GOMAXPROCS --------------------------------------------------------------------
+
+int affinity_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)) > 0
+             ? static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))
+             : 1;
+}
+
+// The tightest cgroup v2 cpu.max quota on the path from this process's cgroup to the
+// root, in CPUs rounded up (Go 1.25's rule), or 0 when there is none.
+int cgroup_cpu_limit() {
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line, path;
+  while (std::getline(cg, line)) {
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  }
+  if (path.empty()) return 0;
+  double best = 0;
+  for (;;) {
+    std::ifstream f("/sys/fs/cgroup" + path + "/cpu.max");
+    std::string quota;
+    double period = 0;
+    if (f >> quota >> period && quota != "max" && period > 0) {
+      double cpus = std::stod(quota) / period;
+      if (best == 0 || cpus < best) best = cpus;
+    }
+    if (path == "/" || path.empty()) break;
+    auto slash = path.rfind('/');
+    path = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return best > 0 ? std::max(1, static_cast<int>(std::ceil(best))) : 0;
+}
+
+int resolve_gomaxprocs(int requested) {
+  if (requested > 0) return requested;
+  if (const char* env = std::getenv("GOMAXPROCS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    long n = std::strtol(env, &end, 10);
+    if (*end == '\0' && n > 0 && n <= 1024) return static_cast<int>(n);
+    std::fprintf(stderr, "rt: ignoring GOMAXPROCS=%s: not a whole number from 1 to 1024\n", env);
+  }
+  int cpus = affinity_cpus();
+  if (int limit = cgroup_cpu_limit(); limit > 0) cpus = std::min(cpus, limit);
+  return cpus;
+}
+
+// ---- goroutines --------------------------------------------------------------------
+
+void report_panic(std::uint64_t goid, std::exception_ptr e) noexcept {
+  const int n = observer_count.load(std::memory_order_acquire);
+  for (int i = 0; i < n; ++i) {
+    try {
+      observers[i](e);
+    } catch (...) {  // an observer must not throw; its failure must not hide the panic
+    }
+  }
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    what = std::string(typeid(ex).name()) + ": " + ex.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "panic: goroutine %llu: %s\n", static_cast<unsigned long long>(goid),
+               what.c_str());
+  if (policy.load(std::memory_order_relaxed) == panic_policy::crash) {
+    std::fflush(nullptr);
+    std::_Exit(2);  // Go's exit status for an unrecovered panic
+  }
+}
+
+void goroutine_main(sched::fiber& f) noexcept {
+  detail::goroutine* g = detail::record_of(&f);
+  try {
+    g->work.run();
+  } catch (...) {
+    report_panic(f.goid, std::current_exception());
+  }
+  detail::destroy_locals(g->locals);
+  g->~goroutine();
+}
+
+sched::config make_config(const options& opts) {
+  std::size_t stack = opts.stack_size == 0 ? default_stack : opts.stack_size;
+  stack = (stack + page_size - 1) / page_size * page_size;
+  sched::config cfg;
+  cfg.workers = resolve_gomaxprocs(opts.gomaxprocs);
+  cfg.stack_size = stack;
+  cfg.big_stack_size = std::max(stack, main_stack);
+  cfg.main = goroutine_main;
+  return cfg;
+}
+
+void stop_default_runtime() {
+  std::lock_guard lk(lifecycle_mu);
+  if (default_runtime) {
+    sched::stop(std::chrono::milliseconds(1000));
+    default_runtime = false;
+  }
+}
+
+void ensure_runtime() {
+  if (sched::running()) return;
+  std::lock_guard lk(lifecycle_mu);
+  if (sched::running()) return;
+  sched::start(make_config(options{}));
+  if (!default_runtime) {
+    static std::once_flag once;
+    std::call_once(once, [] { std::atexit(stop_default_runtime); });
+  }
+  default_runtime = true;
+}
+
+detail::job& begin(bool big) {
+  sched::fiber* f = sched::acquire(big);
+  auto* g = new (f->payload) detail::goroutine;
+  try {
+    detail::clone_locals(g->locals);
+  } catch (...) {
+    g->~goroutine();
+    sched::release_unused(f);
+    throw;
+  }
+  return g->work;
+}
+
+}  // namespace
+
+namespace detail {
+
+job& go_begin() {
+  ensure_runtime();
+  return begin(false);
+}
+
+void go_cancel(job& j) noexcept {
+  sched::fiber* f = fiber_of(j);
+  goroutine* g = record_of(f);
+  destroy_locals(g->locals);
+  g->~goroutine();
+  sched::release_unused(f);
+}
+
+void go_commit(job& j) { sched::launch(fiber_of(j)); }
+
+int run_main(job& main, const options& opts) {
+  if (sched::current() != nullptr) {
+    throw std::logic_error("rt::run: called from inside a goroutine (run is the program's entry, "
+                           "use rt::go to start goroutines)");
+  }
+  bool own = false;
+  {
+    std::lock_guard lk(lifecycle_mu);
+    if (!sched::running()) {
+      sched::start(make_config(opts));
+      own = true;
+    }
+  }
+  policy.store(opts.on_panic, std::memory_order_relaxed);
+
+  struct done_signal {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool panicked = false;
+    int left = 0;
+  } sig;
+  job& j = begin(true);
+  try {
+    j.emplace([&main, &sig] {
+      struct notify_on_exit {
+        done_signal& s;
+        ~notify_on_exit() {
+          s.left = std::max(0, sched::live() - 1);  // everyone but this main goroutine
+          std::lock_guard lk(s.mu);
+          s.done = true;
+          s.cv.notify_one();
+        }
+      } guard{sig};
+      try {
+        main.run();
+      } catch (...) {
+        sig.panicked = true;
+        throw;  // a panic in main, handled like any goroutine's
+      }
+    });
+  } catch (...) {
+    go_cancel(j);
+    throw;
+  }
+  go_commit(j);
+  {
+    std::unique_lock lk(sig.mu);
+    sig.cv.wait(lk, [&] { return sig.done; });
+  }
+  left_at_exit.store(sig.left, std::memory_order_relaxed);
+  if (sig.left > 0) {
+    std::fprintf(stderr, "rt: %d goroutine%s still alive when main returned\n", sig.left,
+                 sig.left == 1 ? "" : "s");
+  }
+  if (own) {
+    std::lock_guard lk(lifecycle_mu);
+    if (!sched::stop(std::chrono::milliseconds(1000))) {
+      std::fprintf(stderr, "rt: a worker thread is stuck in a goroutine that never parks; "
+                           "left it running\n");
+    }
+  }
+  return sig.panicked ? 2 : 0;
+}
+
+}  // namespace detail
+
+void yield() { sched::yield(); }
+
+int num_goroutine() { return sched::live(); }
+
+int gomaxprocs() {
+  int n = sched::workers();
+  return n > 0 ? n : resolve_gomaxprocs(0);
+}
+
+std::uint64_t goroutine_id() noexcept {
+  sched::fiber* f = sched::current();
+  return f != nullptr ? f->goid : 0;
+}
+
+int goroutines_left() { return left_at_exit.load(std::memory_order_relaxed); }
+
+void add_panic_observer(panic_observer observer) {
+  std::lock_guard lk(observers_mu);
+  int n = observer_count.load(std::memory_order_relaxed);
+  if (n == static_cast<int>(std::size(observers))) {
+    throw std::length_error("rt::add_panic_observer: too many observers (16)");
+  }
+  observers[n] = observer;
+  observer_count.store(n + 1, std::memory_order_release);
+}
+
+}  // namespace rt

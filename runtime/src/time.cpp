@@ -1,0 +1,1 @@
+// placeholder: coordination layer (time) lands here

@@ -1,0 +1,185 @@
+// rt/scheduler/scheduler.hpp — internal: the M:N scheduler's interface to the runtime.
+//
+// Vocabulary (Go's, because the design is Go's):
+//   fiber  (G) a Boost.Fiber context plus its control block; runs one goroutine at a
+//              time and is recycled for the next one the moment a goroutine ends.
+//   worker (M+P) one of GOMAXPROCS threads, with a local run queue, a run-next slot,
+//              a fiber cache, a timer heap and an epoll instance it parks in.
+//
+// Design in brief (the essay is at the top of src/worker.cpp):
+//   * Every worker thread installs rt's boost::fibers::algo::algorithm. Goroutine
+//     fibers are *detached* from Boost's per-thread schedulers whenever they are not
+//     running: they live in rt's queues, so any worker can run them and any thread can
+//     wake them without Boost's remote-ready spinlock queue.
+//   * go() is child-first: the child runs at once, the parent waits in the worker's
+//     run-next slot (stealable only by a worker that saw the child run for a while).
+//   * Runnable fibers: run-next slot, then a 256-entry local ring (owner pushes, thieves
+//     steal half), then the global injection queue (moodycamel::ConcurrentQueue).
+//   * Idle workers spin briefly, then park in epoll_wait on their eventfd with a
+//     timeout at the earliest timer; waking one costs a write() only when nobody spins.
+//
+// Nothing here knows about goroutine APIs: the runtime hands the scheduler one
+// fiber_main to call per job, and a payload area in each fiber for its own record.
+#pragma once
+
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/detail/spinlock.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace rt::sched {
+
+using clock = std::chrono::steady_clock;
+using spinlock = boost::fibers::detail::spinlock;
+using spinlock_lock = std::unique_lock<spinlock>;
+
+struct worker;
+struct fiber;
+
+// The runtime's per-job entry point: runs the job stored in f.payload. Must not throw.
+using fiber_main = void (*)(fiber& f) noexcept;
+
+// Why a fiber is not running (for diagnostics: dumps, deadlock and leak reports).
+enum class fiber_state : std::uint8_t {
+  idle,      // in a fiber cache, no goroutine
+  runnable,  // in a run queue or run-next slot
+  running,   // on a worker
+  parked,    // parked by park(); woken only by unpark()
+};
+
+// A fiber: one Boost.Fiber context and the control block that sits at the top of its
+// own stack (so a parked goroutine touches one page). Fields are written by the
+// thread running the fiber, or by whoever holds it in a queue (single owner at a time).
+struct fiber {
+  static constexpr std::size_t payload_size = 256;
+
+  // Opaque storage for the runtime's per-goroutine record (job, task-locals, ...).
+  alignas(16) unsigned char payload[payload_size];
+
+  boost::fibers::context* ctx = nullptr;  // on this fiber's stack; the fiber owns one ref
+  std::uint64_t goid = 0;                 // id of the goroutine it runs; 0 when idle
+  fiber* next = nullptr;                  // link in a fiber cache
+  fiber_state state = fiber_state::idle;
+  bool big = false;                       // main-goroutine stack: never cached
+  const char* wait_reason = "";           // static string, set by park()
+  void* stack_base = nullptr;             // lowest usable byte (canary lives here)
+  std::size_t stack_size = 0;             // whole mapping, guard page included
+  bool guarded = false;                   // has a PROT_NONE guard page below stack_base
+};
+
+struct config {
+  int workers = 1;             // >= 1
+  std::size_t stack_size = 0;  // usable bytes of an ordinary fiber's stack (page multiple)
+  std::size_t big_stack_size = 0;
+  fiber_main main = nullptr;
+};
+
+// ---- pool lifecycle (called by the runtime, from a plain thread) -------------------
+
+// start creates the worker threads. Throws std::system_error when a thread or an
+// epoll/eventfd cannot be created. Precondition: no pool is running.
+void start(const config& cfg);
+
+// stop tells every worker to finish the goroutine it is running (if any) and exit;
+// runnable and parked fibers are abandoned. Waits at most `grace` for the threads;
+// returns false when one of them did not stop in time (it is then left detached).
+bool stop(std::chrono::milliseconds grace);
+
+bool running() noexcept;
+int workers() noexcept;
+
+// ---- spawning ----------------------------------------------------------------------
+
+// acquire returns an idle fiber (recycled when possible) for a new goroutine, with
+// state idle and goid 0. `big`: with the main-goroutine stack. Throws std::bad_alloc
+// or std::system_error (no memory for a stack).
+fiber* acquire(bool big = false);
+
+// live returns how many goroutines were launched and have not finished (their job has
+// not returned). Approximate while goroutines start or end concurrently.
+int live() noexcept;
+
+// release_unused gives back a fiber from acquire() that will not be started.
+void release_unused(fiber* f) noexcept;
+
+// launch assigns f a fresh goroutine id (f->goid, unique for the process lifetime)
+// and makes f runnable. On a worker, inside a goroutine: f runs at once and the
+// caller waits in the run-next slot (child-first). Elsewhere (plain thread, scheduler
+// context): f goes to the global queue and an idle worker is woken.
+void launch(fiber* f) noexcept;
+
+// ---- the running goroutine ---------------------------------------------------------
+
+// current returns the fiber running on this thread, or nullptr on a plain thread (or
+// in a worker's scheduler context). Never cached across a park: a goroutine may resume
+// on another worker.
+fiber* current() noexcept;
+
+// worker_index returns the index of this thread's worker, or -1 on a plain thread.
+int worker_index() noexcept;
+
+// yield puts the caller at the tail of this worker's run queue and runs something else.
+void yield() noexcept;
+
+// ---- parking -----------------------------------------------------------------------
+
+// A parked goroutine or plain thread, as stored in a primitive's wait queue.
+class waiter {
+ public:
+  waiter() = default;
+  // self returns the caller: its fiber inside a goroutine, else the thread's own Boost
+  // main context (so plain threads block in park() and are woken by unpark()).
+  static waiter self() noexcept;
+  explicit operator bool() const noexcept { return fiber_ != nullptr || thread_ != nullptr; }
+  bool operator==(const waiter&) const = default;
+  fiber* goroutine() const noexcept { return fiber_; }
+
+ private:
+  friend void unpark(waiter w) noexcept;
+  friend void park(spinlock_lock& lk, const char* reason) noexcept;
+  fiber* fiber_ = nullptr;
+  boost::fibers::context* thread_ = nullptr;
+};
+
+// park suspends the caller until unpark(waiter::self()) is called for it. `lk` must be
+// held; it is released only once the caller is completely off its stack, so a waker
+// that finds the waiter under `lk` can never resume it too early (the lost-wake-up
+// and double-run races are both impossible). Returns with `lk` released.
+// A goroutine parks (its worker runs other goroutines); a plain thread blocks.
+// `reason` is a static string for diagnostics ("chan receive", "sleep", ...).
+void park(spinlock_lock& lk, const char* reason) noexcept;
+
+// unpark makes a parked waiter runnable. Any thread, any context, never blocks.
+// Call it exactly once per park, and only after the parker released its lock (i.e.
+// after finding the waiter under that lock). On a worker the woken goroutine goes to
+// the run-next slot (it runs next, as in Go).
+void unpark(waiter w) noexcept;
+
+// ---- timers ------------------------------------------------------------------------
+
+// A timer owned by the caller (intrusive: no allocation). fire runs once on a worker
+// thread in scheduler context when `when` has passed: it must be short, must not park
+// or throw, and may call unpark() and non-blocking channel operations.
+struct timer {
+  clock::time_point when{};
+  void (*fire)(timer*) = nullptr;
+  // Internal: owned by the heap that holds the timer.
+  std::atomic<int> status{0};
+  int heap_index = -1;
+  worker* heap = nullptr;
+};
+
+// timer_start schedules t (not currently scheduled) on this worker's heap (a plain
+// thread uses worker 0's) and wakes an idle worker when t is the earliest deadline.
+void timer_start(timer* t);
+
+// timer_stop cancels t. Returns true when t was pending and now will never fire;
+// false when it had fired (or was never started). If fire is running concurrently,
+// waits until it returned, so the caller may free t afterwards.
+bool timer_stop(timer* t) noexcept;
+
+}  // namespace rt::sched

@@ -1,0 +1,156 @@
+// internal.hpp — internal: the worker and pool records shared by worker.cpp and
+// timers.cpp, and the lock-free local run queue.
+//
+// Invariant (ownership): a runnable fiber is in exactly one place — a worker's run-next
+// slot, a worker's local ring, or the global injection queue — and a fiber in none of
+// them is running, parked (in some primitive's wait queue) or idle (in a fiber cache).
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "rt/scheduler/scheduler.hpp"
+
+namespace rt::sched {
+
+// Local run queue: a 256-slot ring, Go's runq. The owner pushes at the tail and pops at
+// the head; thieves take up to half from the head. head is advanced only by CAS (owner
+// pop, thieves), tail only by the owner with a release store that publishes the slot.
+class runq {
+ public:
+  static constexpr std::uint32_t capacity = 256;
+
+  // push appends f (owner only). Returns false when full.
+  bool push(fiber* f) noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);  // pairs with pop/grab CAS
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    if (t - h >= capacity) return false;
+    buf_[t % capacity].store(f, std::memory_order_relaxed);
+    tail_.store(t + 1, std::memory_order_release);  // publishes buf_[t] to grab()
+    return true;
+  }
+
+  // pop takes the head (owner only).
+  fiber* pop() noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      if (t == h) return nullptr;
+      fiber* f = buf_[h % capacity].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) return f;
+    }
+  }
+
+  // grab moves up to half of the queue (at least one) into out (any thread); returns
+  // how many. `out` has room for capacity / 2.
+  std::uint32_t grab(fiber** out) noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_acquire);  // pairs with push's release
+      std::uint32_t n = t - h;
+      n -= n / 2;
+      if (n == 0) return 0;
+      if (n > capacity / 2) continue;  // h and t read at different times: retry
+      for (std::uint32_t i = 0; i < n; ++i) {
+        out[i] = buf_[(h + i) % capacity].load(std::memory_order_relaxed);
+      }
+      if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel)) return n;
+    }
+  }
+
+  bool empty() const noexcept {
+    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
+  }
+
+ private:
+  alignas(64) std::atomic<std::uint32_t> head_{0};
+  alignas(64) std::atomic<std::uint32_t> tail_{0};
+  std::atomic<fiber*> buf_[capacity];
+};
+
+// A worker: one thread with its own Boost.Fiber scheduler running rt's algorithm.
+struct worker {
+  explicit worker(int i) : index(i) {}
+
+  const int index;
+
+  // ---- run queues (see runq) ----
+  runq q;
+  std::atomic<fiber*> runnext{nullptr};  // owner exchanges; thieves CAS to nullptr
+  // Bumped by the owner every time it switches to a goroutine: a thief that sees it
+  // unchanged over its whole spin knows the owner is stuck in one goroutine, and only
+  // then steals the run-next slot.
+  std::atomic<std::uint64_t> schedtick{0};
+
+  // ---- owner-thread-only state ----
+  fiber* current = nullptr;                          // the goroutine running here
+  boost::fibers::context* dispatcher = nullptr;      // Boost's dispatcher, when ready
+  boost::fibers::context* main_ctx = nullptr;        // this thread's main context, when ready
+  boost::fibers::scheduler* bsched = nullptr;        // this thread's Boost scheduler
+  fiber* next_to_run = nullptr;                      // launch(): the child to switch to
+  bool parent_to_runnext = false;                    // launch(): where awakened() puts the parent
+  bool spinning = false;                             // counted in pool::nspinning
+  fiber* cache = nullptr;                            // idle fibers, linked by fiber::next
+  int cache_len = 0;
+  std::uint32_t rng = 0;
+  std::uint32_t timer_tick = 0;
+  std::uint64_t goid_next = 0;  // goroutine ids reserved by this worker: [goid_next, goid_end)
+  std::uint64_t goid_end = 0;
+
+  // ---- goroutine counts (owner writes, anyone reads) ----
+  alignas(64) std::atomic<std::int64_t> launched{0};
+  std::atomic<std::int64_t> finished{0};
+
+  // ---- timers (timers.cpp) ----
+  spinlock timer_lock;                                // guards heap, firing
+  std::vector<timer*> heap;                           // min-heap on timer::when
+  timer* firing = nullptr;                            // the timer whose fire() runs now
+  std::atomic<std::int64_t> next_when{INT64_MAX};     // heap top, ns since clock epoch
+
+  // ---- parking (worker.cpp) ----
+  int epfd = -1;
+  int evfd = -1;
+  bool idle = false;                                  // in pool::idle; guarded by pool::idle_mu
+  std::atomic<std::int64_t> parked_until{0};          // 0: not parked; else wake-up time (ns)
+  std::thread thread;
+  std::atomic<bool> done{false};                      // the thread has left its loop
+};
+
+struct pool {
+  config cfg;
+  std::vector<std::unique_ptr<worker>> workers;
+  moodycamel::ConcurrentQueue<fiber*> inject;         // runnable fibers from outside
+  std::atomic<int> nspinning{0};                      // workers spinning for work
+  std::atomic<int> nidle{0};                          // workers in `idle`
+  std::mutex idle_mu;                                 // guards idle and worker::idle
+  std::vector<worker*> idle;
+  std::atomic<bool> stopping{false};
+  spinlock cache_lock;                                // guards cache, cache_len
+  fiber* cache = nullptr;                             // idle fibers shared by all workers
+  int cache_len = 0;
+};
+
+// The running pool, or nullptr. Set by start(), cleared by stop().
+extern std::atomic<pool*> the_pool;
+
+// This thread's worker, or nullptr on a plain thread. Not inlined on purpose: a
+// goroutine may resume on another thread, and the compiler must not cache the TLS
+// address across a switch.
+worker* this_worker() noexcept;
+
+// wake_worker interrupts w's epoll_wait (one write to its eventfd).
+void wake_worker(worker* w) noexcept;
+
+std::int64_t now_ns() noexcept;
+
+// timers.cpp: runs the due timers of `w` (caller is in scheduler context); returns
+// whether any fired. try_only: skip the heap when its lock is taken.
+bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept;
+
+}  // namespace rt::sched

@@ -1,0 +1,142 @@
+// timers.cpp — per-worker timer heaps.
+//
+// Owns: the binary min-heaps (one per worker) of intrusive rt::sched::timer records,
+// ordered by deadline, and firing them.
+// Invariants: a timer is in at most one heap, at heap[heap_index], exactly while its
+// status is `pending`; worker::next_when equals the heap top's deadline (INT64_MAX
+// when empty); fire() runs outside the heap lock, with worker::firing naming the timer
+// so that timer_stop() can wait for it; after fire() starts the scheduler never
+// touches the timer again (fire may free it, e.g. by waking the sleeping goroutine
+// whose stack holds it).
+//
+// Wake-up protocol with parking workers (see worker.cpp, C4): a parking worker stores
+// parked_until = INT64_MAX, then reads every heap's next_when to compute its timeout,
+// then stores the timeout. timer_start stores next_when, then reads parked_until and
+// wakes a worker that would sleep past the new deadline. Both sides are seq_cst, so
+// either the parker sees the new timer or the starter sees the parker.
+#include <algorithm>
+
+#include "internal.hpp"
+
+namespace rt::sched {
+namespace {
+
+enum status : int { st_idle = 0, st_pending = 1, st_done = 2 };
+
+std::int64_t ns(clock::time_point tp) noexcept { return tp.time_since_epoch().count(); }
+
+void place(std::vector<timer*>& h, std::size_t i, timer* t) noexcept {
+  h[i] = t;
+  t->heap_index = static_cast<int>(i);
+}
+
+void sift_up(std::vector<timer*>& h, std::size_t i) noexcept {
+  timer* t = h[i];
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (h[parent]->when <= t->when) break;
+    place(h, i, h[parent]);
+    i = parent;
+  }
+  place(h, i, t);
+}
+
+void sift_down(std::vector<timer*>& h, std::size_t i) noexcept {
+  timer* t = h[i];
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= h.size()) break;
+    if (child + 1 < h.size() && h[child + 1]->when < h[child]->when) ++child;
+    if (t->when <= h[child]->when) break;
+    place(h, i, h[child]);
+    i = child;
+  }
+  place(h, i, t);
+}
+
+// Removes the timer at index i (w->timer_lock held).
+void remove_at(worker* w, std::size_t i) noexcept {
+  auto& h = w->heap;
+  h[i]->heap_index = -1;
+  timer* last = h.back();
+  h.pop_back();
+  if (i < h.size()) {
+    place(h, i, last);
+    sift_down(h, i);
+    sift_up(h, static_cast<std::size_t>(last->heap_index));
+  }
+}
+
+void publish_next(worker* w) noexcept {
+  w->next_when.store(w->heap.empty() ? INT64_MAX : ns(w->heap.front()->when),
+                     std::memory_order_seq_cst);
+}
+
+}  // namespace
+
+void timer_start(timer* t) {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  worker* w = this_worker();
+  if (w == nullptr) w = p->workers.front().get();
+  const std::int64_t when = ns(t->when);
+  {
+    spinlock_lock lk(w->timer_lock);
+    t->heap = w;
+    t->status.store(st_pending, std::memory_order_relaxed);
+    w->heap.push_back(t);
+    sift_up(w->heap, w->heap.size() - 1);
+    publish_next(w);
+  }
+  for (auto& v : p->workers) {
+    std::int64_t until = v->parked_until.load(std::memory_order_seq_cst);
+    if (until != 0 && until > when) {
+      wake_worker(v.get());
+      break;
+    }
+  }
+}
+
+bool timer_stop(timer* t) noexcept {
+  worker* w = t->heap;
+  if (w == nullptr) return false;
+  spinlock_lock lk(w->timer_lock);
+  if (t->status.load(std::memory_order_relaxed) == st_pending) {
+    remove_at(w, static_cast<std::size_t>(t->heap_index));
+    t->status.store(st_idle, std::memory_order_relaxed);
+    publish_next(w);
+    return true;
+  }
+  while (w->firing == t) {  // fire() runs on another thread: wait until it returned
+    lk.unlock();
+    std::this_thread::yield();
+    lk.lock();
+  }
+  return false;
+}
+
+bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
+  if (w->next_when.load(std::memory_order_relaxed) > now) return false;
+  spinlock_lock lk(w->timer_lock, std::defer_lock);
+  if (try_only) {
+    if (!lk.try_lock()) return false;
+  } else {
+    lk.lock();
+  }
+  bool fired = false;
+  while (!w->heap.empty() && ns(w->heap.front()->when) <= now) {
+    timer* t = w->heap.front();
+    remove_at(w, 0);
+    t->status.store(st_done, std::memory_order_relaxed);
+    w->firing = t;
+    publish_next(w);
+    void (*fire)(timer*) = t->fire;
+    lk.unlock();
+    fire(t);  // from here on, t may be gone
+    lk.lock();
+    w->firing = nullptr;
+    fired = true;
+  }
+  return fired;
+}
+
+}  // namespace rt::sched

@@ -1,0 +1,795 @@
+// worker.cpp — the M:N scheduler: worker threads, rt's Boost.Fiber algorithm,
+// spawning, parking, work stealing and idle parking in epoll.
+//
+// Why not Boost.Fiber's own work_stealing algorithm: its dispatcher fiber sits at the
+// front of each ready queue (a busy worker's queue cannot be stolen from), a woken
+// fiber goes back to the thread it last ran on through a spinlocked remote queue,
+// finished fibers are freed only when the dispatcher runs, and idle threads either
+// spin or sleep without being woken by new work. So rt keeps goroutines as Boost
+// fibers but takes them out of Boost's per-thread bookkeeping:
+//
+//   1. A goroutine fiber is attached to a Boost scheduler only while it runs.
+//      pick_next() attaches it; park(), retire() and awakened() detach it. A parked
+//      or runnable fiber therefore belongs to no thread, and any worker may run it.
+//   2. Fibers are recycled: when a goroutine ends, its fiber parks itself in a fiber
+//      cache (per worker, then global) and the next go() reuses it, hot stack and all.
+//      No fiber construction, stack allocation or Boost termination per goroutine.
+//   3. go() is child-first: the child is switched to at once (Boost's yield with
+//      pick_next() returning the child) and the parent lands in the run-next slot
+//      (awakened() runs on the child's side of the switch, when the parent is fully
+//      suspended). Live goroutines stay few and their stacks stay in cache.
+//   4. The dispatcher runs only when there is nothing local to run, a timer is due,
+//      or Boost's remote queue has work (notify()); its suspend_until() is rt's idle
+//      loop: run due timers, spin and steal, then park in epoll_wait.
+//
+// Wake-up protocol (no lost wake-ups, no system call while anyone spins):
+//   Producer (work put where another worker must take it — global queue, local ring):
+//     P1. publish the work (release store / queue enqueue);
+//     P2. seq_cst fence (for the global queue; a local ring is always drained by its
+//         owner before it goes idle, so there a missed wake-up only costs parallelism);
+//     P3. if nidle > 0 and nspinning == 0, CAS nspinning 0->1, pop an idle worker and
+//         write its eventfd — it starts out spinning, counted by the producer.
+//   Consumer (a worker with nothing to run):
+//     C1. spin: steal from the global queue and other workers' rings;
+//     C2. stop spinning: nspinning-- (seq_cst), then look at every queue again — work
+//         published before P3 read nspinning is seen here, or P3 saw nspinning == 0;
+//     C3. join the idle list (nidle++, seq_cst), look again — pairs with P2/P3 the
+//         same way for nidle;
+//     C4. epoll_wait until the eventfd is written or the earliest timer is due.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/operations.hpp>
+#include <boost/fiber/scheduler.hpp>
+
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "internal.hpp"
+#include "stack_pool.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RT_CPU_RELAX() _mm_pause()
+#else
+#define RT_CPU_RELAX() ((void)0)
+#endif
+
+namespace rt::sched {
+
+std::atomic<pool*> the_pool{nullptr};
+
+namespace {
+
+namespace bf = boost::fibers;
+
+constexpr int local_cache_max = 64;     // idle fibers kept per worker
+constexpr int global_cache_max = 1024;  // idle fibers kept for all workers
+constexpr std::int64_t spin_ns = 5000;  // how long an idle worker looks for work
+
+thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
+
+[[noreturn]] void fatal(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  std::fprintf(stderr, "rt: fatal error: %.*s\n", n, buf);
+  std::abort();
+}
+
+// ---- fibers ---------------------------------------------------------------------
+
+struct fiber_entry {
+  void operator()(fiber* f) const noexcept;
+};
+using context_type = bf::worker_context<fiber_entry, fiber*>;
+
+// The control block sits right above the Boost context on the same stack (see
+// create_fiber): make_worker_context places the context at the 256-aligned address
+// below the stack pointer we hand it, which is the control block's address.
+fiber* fiber_of(bf::context* ctx) noexcept {
+  auto end = reinterpret_cast<std::uintptr_t>(ctx) + sizeof(context_type);
+  return reinterpret_cast<fiber*>((end + 255) & ~std::uintptr_t{255});
+}
+
+stack stack_of(const fiber* f) noexcept { return stack{f->stack_base, f->stack_size, f->guarded}; }
+
+// Hands make_worker_context the stack we already carved; gives it back to the pool
+// when Boost destroys the context.
+struct carved_stack {
+  stack s;
+  boost::context::stack_context sctx;
+  boost::context::stack_context allocate() const noexcept { return sctx; }
+  void deallocate(boost::context::stack_context&) const noexcept { stacks().deallocate(s); }
+};
+
+fiber* create_fiber(pool* p, bool big) {
+  static std::atomic<unsigned> stagger{0};
+  stack s = stacks().allocate(big ? p->cfg.big_stack_size : p->cfg.stack_size);
+  // Stagger control blocks over four cache-set offsets so a million of them do not
+  // all compete for the same L1/L2 sets.
+  auto top = reinterpret_cast<std::uintptr_t>(s.top()) -
+             (stagger.fetch_add(1, std::memory_order_relaxed) % 4) * 256;
+  auto at = (top - sizeof(fiber)) & ~std::uintptr_t{255};
+  fiber* f = new (reinterpret_cast<void*>(at)) fiber;
+  f->big = big;
+  f->stack_base = s.base;
+  f->stack_size = s.size;
+  f->guarded = s.guarded;
+  boost::context::stack_context sctx;
+  sctx.sp = reinterpret_cast<void*>(at);
+  sctx.size = at - reinterpret_cast<std::uintptr_t>(s.base);
+  // make_worker_context returns a second reference next to the context's own; the
+  // context's own one is released by Boost after the fiber terminates.
+  f->ctx = bf::make_worker_context(bf::launch::post, carved_stack{s, sctx}, fiber_entry{}, f).get();
+  if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
+  return f;
+}
+
+void check_stack(const fiber* f) noexcept {
+  if (stack_pool::overflowed(stack_of(f))) {
+    fatal("goroutine %llu overflowed its %zu KiB stack (unguarded stack, canary overwritten); "
+          "raise rt::options::stack_size",
+          static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
+  }
+}
+
+// ---- queues -----------------------------------------------------------------------
+
+std::atomic<int> ninject{0};  // approximate length of pool::inject, to skip it cheaply
+
+// Goroutine ids come from one counter in batches, so workers do not share a hot line.
+constexpr std::uint64_t goid_batch = 64;
+std::atomic<std::uint64_t> goid_source{1};
+std::atomic<std::int64_t> launched_outside{0};  // launches from plain threads
+
+std::uint64_t next_goid(worker* w) noexcept {
+  if (w == nullptr) return goid_source.fetch_add(1, std::memory_order_relaxed);
+  if (w->goid_next == w->goid_end) {
+    w->goid_next = goid_source.fetch_add(goid_batch, std::memory_order_relaxed);
+    w->goid_end = w->goid_next + goid_batch;
+  }
+  return w->goid_next++;
+}
+
+// Owner-only counter bump: a plain store, no read-modify-write.
+void bump(std::atomic<std::int64_t>& c) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void wakep(pool* p) noexcept {
+  if (p->nidle.load(std::memory_order_seq_cst) == 0 ||
+      p->nspinning.load(std::memory_order_seq_cst) != 0) {
+    return;
+  }
+  int zero = 0;
+  if (!p->nspinning.compare_exchange_strong(zero, 1)) return;
+  worker* v = nullptr;
+  {
+    std::lock_guard lk(p->idle_mu);
+    if (!p->idle.empty()) {
+      v = p->idle.back();
+      p->idle.pop_back();
+      v->idle = false;
+      p->nidle.fetch_sub(1);
+    }
+  }
+  if (v == nullptr) {
+    p->nspinning.fetch_sub(1);
+    return;
+  }
+  wake_worker(v);  // it wakes up spinning, counted by us
+}
+
+void inject(pool* p, fiber* f) noexcept {
+  p->inject.enqueue(f);
+  ninject.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // P2
+  wakep(p);
+}
+
+// Owner only: appends f to w's ring, moving half the ring to the global queue when full.
+void push_local(pool* p, worker* w, fiber* f) noexcept {
+  if (!w->q.push(f)) {
+    fiber* batch[runq::capacity / 2 + 1];
+    std::uint32_t n = w->q.grab(batch);
+    batch[n++] = f;
+    p->inject.enqueue_bulk(batch, n);
+    ninject.fetch_add(static_cast<int>(n), std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  wakep(p);
+}
+
+// Owner only: f runs next on w; the previous run-next fiber moves to the ring.
+void put_runnext(pool* p, worker* w, fiber* f) noexcept {
+  if (fiber* old = w->runnext.exchange(f, std::memory_order_acq_rel)) push_local(p, w, old);
+}
+
+fiber* take_global(pool* p, worker* w) noexcept {
+  if (ninject.load(std::memory_order_relaxed) <= 0) return nullptr;
+  // Take a fair share of the global queue (at most 32), not just one.
+  fiber* batch[32];
+  const int share = 1 + ninject.load(std::memory_order_relaxed) / static_cast<int>(p->workers.size());
+  std::size_t n = p->inject.try_dequeue_bulk(batch, static_cast<std::size_t>(std::min(share, 32)));
+  if (n == 0) return nullptr;
+  ninject.fetch_sub(static_cast<int>(n), std::memory_order_relaxed);
+  for (std::size_t i = 1; i < n; ++i) push_local(p, w, batch[i]);
+  return batch[0];
+}
+
+fiber* take_runnext(worker* w) noexcept {
+  fiber* f = w->runnext.load(std::memory_order_relaxed);
+  if (f != nullptr && w->runnext.compare_exchange_strong(f, nullptr, std::memory_order_acquire)) {
+    return f;
+  }
+  return nullptr;
+}
+
+fiber* find_local(pool* p, worker* w) noexcept {
+  // Every 61st switch, look at the global queue first so it cannot starve (Go's rule).
+  if (w->schedtick.load(std::memory_order_relaxed) % 61 == 0) {
+    if (fiber* f = take_global(p, w)) return f;
+  }
+  if (fiber* f = take_runnext(w)) return f;
+  if (fiber* f = w->q.pop()) return f;
+  return take_global(p, w);
+}
+
+bool work_visible(pool* p) noexcept {
+  if (ninject.load(std::memory_order_seq_cst) > 0) return true;
+  for (auto& v : p->workers) {
+    if (!v->q.empty()) return true;
+  }
+  return false;
+}
+
+// ---- the algorithm ---------------------------------------------------------------
+
+class algo final : public bf::algo::algorithm {
+ public:
+  algo(pool* p, worker* w) noexcept : p_(p), w_(w) {}
+
+  void awakened(bf::context* ctx) noexcept override {
+    if (ctx->is_context(bf::type::dispatcher_context)) {
+      w_->dispatcher = ctx;
+      return;
+    }
+    if (ctx->is_context(bf::type::main_context)) {
+      w_->main_ctx = ctx;
+      return;
+    }
+    // A goroutine that yielded (or was launched over) on this thread, now fully
+    // suspended: take it out of Boost's bookkeeping and queue it.
+    w_->bsched->detach_worker_context(ctx);
+    fiber* f = fiber_of(ctx);
+    f->state = fiber_state::runnable;
+    if (w_->parent_to_runnext) {
+      w_->parent_to_runnext = false;
+      put_runnext(p_, w_, f);
+    } else {
+      push_local(p_, w_, f);
+    }
+  }
+
+  bf::context* pick_next() noexcept override {
+    worker* w = w_;
+    const bool in_dispatcher = w->dispatcher == nullptr;
+    if (p_->stopping.load(std::memory_order_relaxed)) {
+      if (w->main_ctx != nullptr) return take(w->main_ctx);
+      return in_dispatcher ? nullptr : take(w->dispatcher);
+    }
+    if (!in_dispatcher && remote_pending_.exchange(false, std::memory_order_acq_rel)) {
+      return take(w->dispatcher);  // Boost's remote-ready queue has work for us
+    }
+    if (w->next_when.load(std::memory_order_relaxed) != INT64_MAX && (++w->timer_tick & 15) == 0) {
+      std::int64_t now = now_ns();
+      if (w->next_when.load(std::memory_order_relaxed) <= now) {
+        if (!in_dispatcher) return take(w->dispatcher);  // timers fire in scheduler context
+        run_timers(w, now, false);
+      }
+    }
+    fiber* f = w->next_to_run;
+    if (f != nullptr) {
+      w->next_to_run = nullptr;
+    } else {
+      f = find_local(p_, w);
+    }
+    if (f != nullptr) return run(w, f);
+    return in_dispatcher ? nullptr : take(w->dispatcher);
+  }
+
+  bool has_ready_fibers() const noexcept override {
+    return w_->next_to_run != nullptr || w_->runnext.load() != nullptr || !w_->q.empty();
+  }
+
+  // The idle loop (dispatcher context, nothing local to run).
+  void suspend_until(const std::chrono::steady_clock::time_point& boost_deadline) noexcept override {
+    if (p_->stopping.load()) {
+      if (w_->main_ctx == nullptr) park_worker(INT64_MAX);
+      return;
+    }
+    if (remote_pending_.load()) return;
+    std::int64_t now = now_ns();
+    bool fired = false;
+    for (auto& v : p_->workers) fired |= run_timers(v.get(), now, v.get() != w_);
+    if (fired || w_->next_to_run != nullptr || !w_->q.empty() || w_->runnext.load() != nullptr) {
+      return;
+    }
+    if (spin()) return;
+    idle(boost_deadline == std::chrono::steady_clock::time_point::max()
+             ? INT64_MAX
+             : boost_deadline.time_since_epoch().count());
+  }
+
+  void notify() noexcept override {
+    remote_pending_.store(true, std::memory_order_seq_cst);
+    wake_worker(w_);
+  }
+
+ private:
+  bf::context* take(bf::context*& slot) noexcept {
+    bf::context* c = slot;
+    slot = nullptr;
+    w_->current = nullptr;
+    return c;
+  }
+
+  bf::context* run(worker* w, fiber* f) noexcept {
+    w->bsched->attach_worker_context(f->ctx);
+    f->state = fiber_state::running;
+    w->current = f;
+    w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+    return f->ctx;
+  }
+
+  // C1: look for work for up to spin_ns. Returns true with the work in next_to_run.
+  bool spin() noexcept {
+    pool* p = p_;
+    worker* w = w_;
+    const int n = static_cast<int>(p->workers.size());
+    if (!w->spinning) {
+      int busy = n - p->nidle.load();
+      if (2 * p->nspinning.load() >= busy) return false;  // enough workers look already
+      w->spinning = true;
+      p->nspinning.fetch_add(1);
+    }
+    std::uint64_t tick[64];
+    fiber* next[64];
+    for (int i = 0; i < n && i < 64; ++i) {
+      tick[i] = p->workers[i]->schedtick.load(std::memory_order_relaxed);
+      next[i] = p->workers[i]->runnext.load(std::memory_order_relaxed);
+    }
+    const std::int64_t start = now_ns();
+    for (int round = 0;; ++round) {
+      const bool last = now_ns() - start > spin_ns;
+      fiber* f = take_global(p, w);
+      for (int k = 0; f == nullptr && k < n; ++k) {
+        w->rng = w->rng * 1664525u + 1013904223u;
+        worker* v = p->workers[(w->rng >> 16) % n].get();
+        if (v == w) continue;
+        f = steal_from(v);
+        // The run-next slot is taken only from a worker that has been running one
+        // goroutine for the whole spin (a child that does not yield): otherwise it
+        // is a parent about to resume there, and stealing it would only bounce it.
+        if (f == nullptr && last && v->index < 64 && next[v->index] != nullptr &&
+            v->schedtick.load(std::memory_order_relaxed) == tick[v->index] &&
+            v->runnext.load(std::memory_order_relaxed) == next[v->index]) {
+          f = take_runnext(v);
+        }
+      }
+      if (f != nullptr) {
+        w->next_to_run = f;
+        stop_spinning();
+        return true;
+      }
+      if (last || remote_pending_.load(std::memory_order_relaxed)) return false;
+      for (int i = 0; i < 64; ++i) RT_CPU_RELAX();
+    }
+  }
+
+  fiber* steal_from(worker* v) noexcept {
+    fiber* batch[runq::capacity / 2];
+    std::uint32_t n = v->q.grab(batch);
+    if (n == 0) return nullptr;
+    for (std::uint32_t i = 1; i < n; ++i) w_->q.push(batch[i]);  // own ring is empty
+    return batch[0];
+  }
+
+  void stop_spinning() noexcept {
+    if (!w_->spinning) return;
+    w_->spinning = false;
+    // Go's rule: the last spinner to find work wakes another worker, in case there is
+    // more where this came from.
+    if (p_->nspinning.fetch_sub(1) == 1 && work_visible(p_)) wakep(p_);
+  }
+
+  // C2–C4. `deadline`: the earliest Boost sleep-queue deadline (ns) or INT64_MAX.
+  void idle(std::int64_t deadline) noexcept {
+    pool* p = p_;
+    worker* w = w_;
+    if (w->spinning) {
+      w->spinning = false;
+      p->nspinning.fetch_sub(1, std::memory_order_seq_cst);  // C2
+      if (work_visible(p)) return;
+    }
+    {
+      std::lock_guard lk(p->idle_mu);
+      w->idle = true;
+      p->idle.push_back(w);
+      p->nidle.fetch_add(1, std::memory_order_seq_cst);  // C3
+    }
+    if (!work_visible(p) && !remote_pending_.load(std::memory_order_seq_cst)) {
+      // Timer protocol (timers.cpp): announce parking before reading the heaps.
+      w->parked_until.store(INT64_MAX, std::memory_order_seq_cst);
+      for (auto& v : p->workers) {
+        deadline = std::min(deadline, v->next_when.load(std::memory_order_seq_cst));
+      }
+      park_worker(deadline);  // C4
+    }
+    bool still_idle;
+    {
+      std::lock_guard lk(p->idle_mu);
+      still_idle = w->idle;
+      if (still_idle) {
+        w->idle = false;
+        std::erase(p->idle, w);
+        p->nidle.fetch_sub(1);
+      }
+    }
+    if (!still_idle) w->spinning = true;  // a producer woke us and counted us spinning
+  }
+
+  void park_worker(std::int64_t deadline) noexcept {
+    worker* w = w_;
+    w->parked_until.store(deadline, std::memory_order_seq_cst);
+    if (!remote_pending_.load(std::memory_order_seq_cst)) {
+      timespec ts{};
+      timespec* tsp = nullptr;
+      if (deadline != INT64_MAX) {
+        std::int64_t d = std::max<std::int64_t>(0, deadline - now_ns());
+        ts.tv_sec = d / 1'000'000'000;
+        ts.tv_nsec = d % 1'000'000'000;
+        tsp = &ts;
+      }
+      epoll_event ev[4];
+      int r = ::epoll_pwait2(w->epfd, ev, 4, tsp, nullptr);
+      if (r < 0 && errno == ENOSYS) {
+        int ms = tsp == nullptr ? -1 : static_cast<int>((ts.tv_sec * 1000) + (ts.tv_nsec + 999'999) / 1'000'000);
+        ::epoll_wait(w->epfd, ev, 4, ms);
+      }
+    }
+    w->parked_until.store(0, std::memory_order_relaxed);
+    std::uint64_t drained;
+    while (::read(w->evfd, &drained, sizeof drained) > 0) {
+    }
+  }
+
+  pool* p_;
+  worker* w_;
+  std::atomic<bool> remote_pending_{false};  // notify() ran: the dispatcher must look
+};
+
+// ---- worker threads ---------------------------------------------------------------
+
+// The guard-page fault handler: names the goroutine whose stack overflowed.
+struct sigaction previous_segv;
+
+void on_segv(int sig, siginfo_t* info, void* uctx) {
+  worker* w = t_worker;
+  fiber* f = w != nullptr ? w->current : nullptr;
+  if (f != nullptr && stack_pool::guard_hit(stack_of(f), info->si_addr)) {
+    char buf[200];
+    int n = std::snprintf(buf, sizeof buf,
+                          "rt: fatal error: stack overflow in goroutine %llu (%zu KiB stack); "
+                          "raise rt::options::stack_size\n",
+                          static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
+    (void)!::write(2, buf, static_cast<std::size_t>(n));
+    std::signal(SIGABRT, SIG_DFL);
+    std::abort();
+  }
+  // Not ours: let the previous handler (or the default action) deal with it.
+  ::sigaction(SIGSEGV, &previous_segv, nullptr);
+  (void)sig;
+  (void)uctx;
+}
+
+void install_segv_handler() {
+#if !defined(RT_ASAN)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGSEGV, &sa, &previous_segv);
+  });
+#endif
+}
+
+struct main_parking {
+  spinlock lock;
+  waiter who;
+  bool stop = false;
+};
+
+void worker_main(pool* p, worker* w, main_parking* mp) {
+  t_worker = w;
+  std::vector<char> altstack(64 * 1024);
+  stack_t ss{};
+  ss.ss_sp = altstack.data();
+  ss.ss_size = altstack.size();
+  ::sigaltstack(&ss, nullptr);
+  w->rng = 0x9e3779b9u * static_cast<std::uint32_t>(w->index + 1);
+  bf::use_scheduling_algorithm<algo>(p, w);
+  w->bsched = bf::context::active()->get_scheduler();
+  {
+    // The thread's main context waits here until stop(); meanwhile the dispatcher and
+    // goroutines run on this thread.
+    spinlock_lock lk(mp->lock);
+    if (!mp->stop) {
+      mp->who = waiter::self();
+      park(lk, "worker main");
+    }
+  }
+  ss.ss_flags = SS_DISABLE;
+  ::sigaltstack(&ss, nullptr);
+  w->done.store(true, std::memory_order_release);
+  t_worker = nullptr;
+  // Leaving the thread destroys its Boost scheduler: no goroutine is attached to it.
+}
+
+std::vector<std::unique_ptr<main_parking>> mains;  // guarded by lifecycle_mu
+std::mutex lifecycle_mu;
+
+}  // namespace
+
+void fiber_entry::operator()(fiber* f) const noexcept {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  for (;;) {
+    p->cfg.main(*f);
+    check_stack(f);
+    worker* w = this_worker();
+    bump(w->finished);
+    f->state = fiber_state::idle;
+    f->goid = 0;
+    if (f->big || p->stopping.load(std::memory_order_relaxed)) return;
+    // Retire into a fiber cache; the next go() that takes it resumes us here.
+    w->bsched->detach_worker_context(f->ctx);
+    if (w->cache_len < local_cache_max) {
+      f->next = w->cache;
+      w->cache = f;
+      ++w->cache_len;
+      w->bsched->suspend();  // only w pops its cache, and only after this switch
+      continue;
+    }
+    spinlock_lock lk(p->cache_lock);
+    if (p->cache_len < global_cache_max) {
+      f->next = p->cache;
+      p->cache = f;
+      ++p->cache_len;
+      w->bsched->suspend(lk);  // lk is released once we are off this stack
+      continue;
+    }
+    lk.unlock();
+    w->bsched->attach_worker_context(f->ctx);  // Boost's termination needs it attached
+    return;
+  }
+}
+
+worker* this_worker() noexcept { return t_worker; }
+
+void wake_worker(worker* w) noexcept {
+  std::uint64_t one = 1;
+  (void)!::write(w->evfd, &one, sizeof one);
+}
+
+std::int64_t now_ns() noexcept { return clock::now().time_since_epoch().count(); }
+
+// ---- public entry points -------------------------------------------------------------
+
+void start(const config& cfg) {
+  std::lock_guard lk(lifecycle_mu);
+  if (the_pool.load() != nullptr) throw std::logic_error("rt: scheduler already running");
+  install_segv_handler();
+  auto p = std::make_unique<pool>();
+  p->cfg = cfg;
+  for (int i = 0; i < cfg.workers; ++i) {
+    auto w = std::make_unique<worker>(i);
+    w->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    w->evfd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->evfd < 0) {
+      throw std::system_error(errno, std::generic_category(), "rt: cannot create worker poller");
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = w->evfd;
+    ::epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
+    p->workers.push_back(std::move(w));
+  }
+  launched_outside.store(0, std::memory_order_relaxed);
+  pool* raw = p.release();
+  the_pool.store(raw, std::memory_order_release);
+  mains.clear();
+  for (auto& w : raw->workers) {
+    auto mp = std::make_unique<main_parking>();
+    w->thread = std::thread(worker_main, raw, w.get(), mp.get());
+    mains.push_back(std::move(mp));
+  }
+}
+
+bool stop(std::chrono::milliseconds grace) {
+  std::lock_guard lk(lifecycle_mu);
+  pool* p = the_pool.load();
+  if (p == nullptr) return true;
+  p->stopping.store(true, std::memory_order_seq_cst);
+  for (auto& mp : mains) {
+    spinlock_lock l(mp->lock);
+    mp->stop = true;
+    waiter who = mp->who;
+    l.unlock();
+    if (who) unpark(who);
+  }
+  for (auto& w : p->workers) wake_worker(w.get());
+  auto deadline = clock::now() + grace;
+  bool all = true;
+  for (auto& w : p->workers) {
+    while (!w->done.load(std::memory_order_acquire) && clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (w->done.load(std::memory_order_acquire)) {
+      w->thread.join();
+    } else {
+      w->thread.detach();  // stuck in a goroutine that never yields
+      all = false;
+    }
+  }
+  the_pool.store(nullptr, std::memory_order_release);
+  if (all) {
+    for (auto& w : p->workers) {
+      ::close(w->epfd);
+      ::close(w->evfd);
+    }
+    mains.clear();
+    delete p;  // abandoned fibers and their stacks are leaked on purpose: they never run again
+  }
+  return all;
+}
+
+bool running() noexcept { return the_pool.load(std::memory_order_acquire) != nullptr; }
+
+int workers() noexcept {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  return p != nullptr ? static_cast<int>(p->workers.size()) : 0;
+}
+
+fiber* acquire(bool big) {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  if (!big) {
+    if (worker* w = this_worker(); w != nullptr && w->cache != nullptr) {
+      fiber* f = w->cache;
+      w->cache = f->next;
+      --w->cache_len;
+      return f;
+    }
+    spinlock_lock lk(p->cache_lock);
+    if (fiber* f = p->cache) {
+      p->cache = f->next;
+      --p->cache_len;
+      return f;
+    }
+  }
+  return create_fiber(p, big);
+}
+
+int live() noexcept {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  if (p == nullptr) return 0;
+  std::int64_t n = launched_outside.load(std::memory_order_relaxed);
+  for (auto& w : p->workers) {
+    n += w->launched.load(std::memory_order_relaxed) - w->finished.load(std::memory_order_relaxed);
+  }
+  return static_cast<int>(n);
+}
+
+void release_unused(fiber* f) noexcept {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  spinlock_lock lk(p->cache_lock);
+  f->next = p->cache;
+  p->cache = f;
+  ++p->cache_len;
+}
+
+void launch(fiber* f) noexcept {
+  pool* p = the_pool.load(std::memory_order_acquire);
+  f->state = fiber_state::runnable;
+  worker* w = this_worker();
+  f->goid = next_goid(w);
+  if (w != nullptr) {
+    bump(w->launched);
+  } else {
+    launched_outside.fetch_add(1, std::memory_order_relaxed);
+  }
+  fiber* parent = w != nullptr ? w->current : nullptr;
+  if (parent == nullptr || p->stopping.load(std::memory_order_relaxed)) {
+    inject(p, f);
+    return;
+  }
+  // Child-first: pick_next returns f; after the switch awakened(parent) puts the
+  // parent in the run-next slot.
+  w->next_to_run = f;
+  w->parent_to_runnext = true;
+  if (p->nidle.load(std::memory_order_relaxed) > 0) wakep(p);  // someone may take the parent
+  parent->ctx->yield();
+}
+
+fiber* current() noexcept {
+  worker* w = this_worker();
+  return w != nullptr ? w->current : nullptr;
+}
+
+int worker_index() noexcept {
+  worker* w = this_worker();
+  return w != nullptr ? w->index : -1;
+}
+
+void yield() noexcept {
+  fiber* f = current();
+  if (f == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  f->ctx->yield();  // awakened() puts f at the tail of the ring
+}
+
+waiter waiter::self() noexcept {
+  waiter w;
+  if (fiber* f = current()) {
+    w.fiber_ = f;
+  } else {
+    w.thread_ = bf::context::active();
+  }
+  return w;
+}
+
+void park(spinlock_lock& lk, const char* reason) noexcept {
+  worker* w = this_worker();
+  fiber* f = w != nullptr ? w->current : nullptr;
+  if (f == nullptr) {
+    bf::context::active()->suspend(lk);  // a plain thread blocks in its own Boost scheduler
+    return;
+  }
+  check_stack(f);
+  f->state = fiber_state::parked;
+  f->wait_reason = reason;
+  w->bsched->detach_worker_context(f->ctx);
+  w->bsched->suspend(lk);
+}
+
+void unpark(waiter wt) noexcept {
+  if (wt.thread_ != nullptr) {
+    wt.thread_->get_scheduler()->schedule_from_remote(wt.thread_);
+    return;
+  }
+  fiber* f = wt.fiber_;
+  pool* p = the_pool.load(std::memory_order_acquire);
+  f->state = fiber_state::runnable;
+  f->wait_reason = "";
+  worker* w = this_worker();
+  if (w != nullptr && !p->stopping.load(std::memory_order_relaxed)) {
+    put_runnext(p, w, f);
+  } else {
+    inject(p, f);
+  }
+}
+
+}  // namespace rt::sched
