@@ -72,6 +72,7 @@ namespace bf = boost::fibers;
 constexpr int local_cache_max = 64;     // idle fibers kept per worker
 constexpr int global_cache_max = 1024;  // idle fibers kept for all workers
 constexpr std::int64_t spin_ns = 5000;  // how long an idle worker looks for work
+constexpr std::int64_t recheck_ns = 1'000'000;  // idle look at busy workers' run-next slots
 
 thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
@@ -344,6 +345,7 @@ class algo final : public bf::algo::algorithm {
   }
 
   bf::context* run(worker* w, fiber* f) noexcept {
+    if (w->spinning) stop_spinning();  // found work: no longer counted as looking for it
     w->bsched->attach_worker_context(f->ctx);
     f->state = fiber_state::running;
     w->current = f;
@@ -364,10 +366,8 @@ class algo final : public bf::algo::algorithm {
       p->nspinning.fetch_add(1);
     }
     std::uint64_t tick[64];
-    fiber* next[64];
     for (int i = 0; i < n && i < 64; ++i) {
       tick[i] = p->workers[i]->schedtick.load(std::memory_order_relaxed);
-      next[i] = p->workers[i]->runnext.load(std::memory_order_relaxed);
     }
     const std::int64_t start = now_ns();
     for (int round = 0;; ++round) {
@@ -381,9 +381,8 @@ class algo final : public bf::algo::algorithm {
         // The run-next slot is taken only from a worker that has been running one
         // goroutine for the whole spin (a child that does not yield): otherwise it
         // is a parent about to resume there, and stealing it would only bounce it.
-        if (f == nullptr && last && v->index < 64 && next[v->index] != nullptr &&
-            v->schedtick.load(std::memory_order_relaxed) == tick[v->index] &&
-            v->runnext.load(std::memory_order_relaxed) == next[v->index]) {
+        if (f == nullptr && last && v->index < 64 &&
+            v->schedtick.load(std::memory_order_relaxed) == tick[v->index]) {
           f = take_runnext(v);
         }
       }
@@ -433,6 +432,11 @@ class algo final : public bf::algo::algorithm {
       w->parked_until.store(INT64_MAX, std::memory_order_seq_cst);
       for (auto& v : p->workers) {
         deadline = std::min(deadline, v->next_when.load(std::memory_order_seq_cst));
+        // A goroutine waiting in a busy worker's run-next slot is not stealable work
+        // yet; come back to check whether that worker got stuck (Go's sysmon does this).
+        if (v.get() != w && v->runnext.load(std::memory_order_relaxed) != nullptr) {
+          deadline = std::min(deadline, now_ns() + recheck_ns);
+        }
       }
       park_worker(deadline);  // C4
     }

@@ -1,0 +1,222 @@
+// http_transport_test.cpp — rt::http_transport against a real HTTP receiver on 127.0.0.1:
+// every request byte, 10,000 events, the bounded queue, flush, close, rate limits (SPEC 5-7).
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using hubtest::gate;
+using hubtest::http_answer;
+using hubtest::http_receiver;
+using hubtest::http_request;
+
+namespace {
+
+constexpr auto patience = 120s;  // a bound for flushes that must succeed, never reached
+
+std::string dsn_for(const http_receiver& r, const std::string& key = "pub:sec") {
+  return "http://" + key + "@127.0.0.1:" + std::to_string(r.port()) + "/42";
+}
+
+std::shared_ptr<rt::http_transport> transport_for(const http_receiver& r,
+                                                  std::size_t queue = 1000) {
+  return std::make_shared<rt::http_transport>(rt::dsn::parse(dsn_for(r)),
+                                              rt::http_transport_options{.queue_size = queue});
+}
+
+struct envelope_parts {
+  nlohmann::json header, item;
+  std::string payload;
+};
+
+// Splits an envelope, checking its framing: three '\n'-terminated parts, exact item header.
+envelope_parts split(const std::string& body) {
+  const auto first = body.find('\n');
+  const auto second = body.find('\n', first + 1);
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  REQUIRE(body.back() == '\n');
+  envelope_parts p{nlohmann::json::parse(body.substr(0, first)),
+                   nlohmann::json::parse(body.substr(first + 1, second - first - 1)),
+                   body.substr(second + 1, body.size() - second - 2)};
+  CHECK(body.substr(first + 1, second - first - 1) ==
+        "{\"type\":\"event\",\"length\":" + std::to_string(p.payload.size()) + "}");
+  return p;
+}
+
+void send_message(rt::transport& t, const std::string& text) {
+  rt::event ev;
+  ev.event_id = rt::new_event_id();
+  ev.message = text;
+  t.send_event(std::move(ev));
+}
+
+}  // namespace
+
+TEST_CASE("every byte of the request: line, headers, envelope") {
+  http_receiver receiver;
+  // No transport given: the client builds the HTTP transport from the DSN.
+  rt::hub h(std::make_shared<rt::client>(
+      rt::client_options{.dsn = dsn_for(receiver), .release = "app@1"}));
+  h.scope().set_tag("k", "v");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(h.capture_message("message " + std::to_string(i)));
+  REQUIRE(h.flush(patience));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 3);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const http_request& r = requests[i];
+    CHECK(r.method == "POST");
+    CHECK(r.target == "/api/42/envelope/");
+    CHECK(r.version == "HTTP/1.1");
+    std::set<std::string> names;
+    for (const auto& [k, v] : r.headers) names.insert(k);
+    CHECK(names == std::set<std::string>{"Host", "User-Agent", "Content-Type", "X-Sentry-Auth",
+                                         "Content-Length"});
+    CHECK(r.header("Host") == "127.0.0.1:" + std::to_string(receiver.port()));
+    CHECK(r.header("User-Agent") == "rt.cpp/0.1.0");
+    CHECK(r.header("Content-Type") == "application/x-sentry-envelope");
+    CHECK(r.header("X-Sentry-Auth") ==
+          "Sentry sentry_version=7, sentry_client=rt.cpp/0.1.0, sentry_key=pub, sentry_secret=sec");
+    CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
+    const envelope_parts p = split(r.body);
+    CHECK(p.header.size() == 4);
+    CHECK(p.header["event_id"] == ids[i]);
+    CHECK(p.header["dsn"] == dsn_for(receiver));
+    CHECK(p.header["sdk"] == nlohmann::json{{"name", "rt.cpp"}, {"version", "0.1.0"}});
+    CHECK(p.header["sent_at"].get<std::string>().ends_with("Z"));
+    CHECK(r.body.starts_with("{\"event_id\":\"" + ids[i] + "\",\"sent_at\":"));
+    CHECK(hubtest::schema_errors(p.payload) == "");
+    const auto payload = nlohmann::json::parse(p.payload);
+    CHECK(payload["event_id"] == ids[i]);
+    CHECK(payload["logentry"]["formatted"] == "message " + std::to_string(i));
+    CHECK(payload["tags"]["k"] == "v");
+    CHECK(payload["release"] == "app@1");
+  }
+}
+
+TEST_CASE("10,000 events from 4 goroutines all arrive as valid envelopes") {
+  http_receiver receiver;
+  auto t = transport_for(receiver, 10'000);
+  auto c = std::make_shared<rt::client>(rt::client_options{.transport = t});
+  rt::wait_group wg;
+  for (int g = 0; g < 4; ++g) {
+    wg.go([c, g] {
+      rt::current_hub().bind_client(c);
+      rt::configure_scope([g](rt::scope& s) { s.set_tag("g", std::to_string(g)); });
+      for (int i = 0; i < 2500; ++i)
+        REQUIRE(rt::capture_message("event " + std::to_string(i)).size() == 32);
+    });
+  }
+  wg.wait();
+  REQUIRE(t->flush(patience));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 10'000);
+  std::set<std::string> ids;
+  for (const http_request& r : requests) {
+    const envelope_parts p = split(r.body);
+    ids.insert(p.header["event_id"].get<std::string>());
+    REQUIRE(hubtest::schema_errors(p.payload) == "");
+  }
+  CHECK(ids.size() == 10'000);
+  CHECK(t->stats().sent == 10'000);
+}
+
+TEST_CASE("a full queue drops at once; flush times out while the server stalls") {
+  gate arrived, release;
+  http_receiver receiver([&](const http_request&) {
+    arrived.open();
+    release.wait();
+    return http_answer{};
+  });
+  auto t = transport_for(receiver, 2);
+  send_message(*t, "in flight");
+  arrived.wait();  // the sender holds this one; the queue is empty
+  for (int i = 0; i < 5; ++i) send_message(*t, "queued or dropped");  // never blocks
+  CHECK(t->stats().queue_full == 3);
+  CHECK_FALSE(t->flush(20ms));  // the server answers nothing until released
+  release.open();
+  CHECK(t->flush(patience));
+  CHECK(receiver.requests().size() == 3);
+  CHECK(t->stats().sent == 3);
+  CHECK(t->flush(patience));  // repeated flushes are fine
+}
+
+TEST_CASE("non-2xx answers count as failures and are not retried") {
+  http_receiver receiver([](const http_request&) { return http_answer{.status = 500}; });
+  auto t = transport_for(receiver);
+  send_message(*t, "a");
+  send_message(*t, "b");
+  CHECK(t->flush(patience));
+  CHECK(receiver.requests().size() == 2);
+  CHECK(t->stats().failed == 2);
+}
+
+TEST_CASE("rate limits from the server stop later events") {
+  SUBCASE("429 with Retry-After limits every category") {
+    http_receiver receiver([](const http_request&) {
+      return http_answer{.status = 429, .headers = {{"Retry-After", "60"}}};
+    });
+    auto t = transport_for(receiver);
+    send_message(*t, "first");
+    CHECK(t->flush(patience));
+    send_message(*t, "limited");
+    CHECK(t->flush(patience));
+    CHECK(receiver.requests().size() == 1);
+    CHECK(t->stats().rate_limited == 1);
+  }
+  SUBCASE("X-Sentry-Rate-Limits on a 200 wins over Retry-After") {
+    http_receiver receiver([](const http_request&) {
+      return http_answer{
+          .headers = {{"X-Sentry-Rate-Limits", "60:error:project"}, {"Retry-After", "1"}}};
+    });
+    auto t = transport_for(receiver);
+    send_message(*t, "first");
+    CHECK(t->flush(patience));
+    send_message(*t, "limited");
+    CHECK(t->flush(patience));
+    CHECK(receiver.requests().size() == 1);
+    CHECK(t->stats().sent == 1);
+    CHECK(t->stats().rate_limited == 1);
+  }
+  SUBCASE("limits on other categories do not stop events") {
+    http_receiver receiver([](const http_request&) {
+      return http_answer{
+          .headers = {{"x-sentry-rate-limits", "60:transaction;default, 60:unknown"}}};
+    });
+    auto t = transport_for(receiver);
+    for (int i = 0; i < 3; ++i) send_message(*t, "goes");
+    CHECK(t->flush(patience));
+    CHECK(receiver.requests().size() == 3);
+  }
+  SUBCASE("a limit arriving while events wait in the queue drops them at send time") {
+    gate arrived, release;
+    http_receiver receiver([&](const http_request&) {
+      arrived.open();
+      release.wait();
+      return http_answer{.status = 429};  // no Retry-After: 60 s
+    });
+    auto t = transport_for(receiver);
+    send_message(*t, "first");
+    arrived.wait();
+    send_message(*t, "queued 1");
+    send_message(*t, "queued 2");
+    release.open();
+    CHECK(t->flush(patience));
+    CHECK(receiver.requests().size() == 1);
+    CHECK(t->stats().rate_limited == 2);
+  }
+}
+
+TEST_CASE("close is idempotent; afterwards sends are dropped and flush is false") {
+  http_receiver receiver;
+  auto t = transport_for(receiver);
+  send_message(*t, "before");
+  CHECK(t->flush(patience));
+  for (int i = 0; i < 10; ++i) t->close();
+  send_message(*t, "after");
+  CHECK_FALSE(t->flush(1s));
+  CHECK(receiver.requests().size() == 1);
+}

@@ -1,0 +1,48 @@
+// panic_test.cpp — an exception escaping a goroutine is captured on that goroutine's hub
+// (its tags and breadcrumbs, level fatal) before the runtime's panic policy applies.
+// Its own main: the session runs under panic_policy::report_and_continue, so the panics
+// this test provokes do not end the process.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "support.hpp"
+
+TEST_CASE("a panic is captured on the panicking goroutine's hub") {
+  hubtest::memory_client mc;
+  rt::current_hub().bind_client(mc.client);
+  rt::configure_scope([](rt::scope& s) { s.set_tag("where", "parent"); });
+  rt::wait_group wg;
+  wg.go([] {
+    rt::configure_scope([](rt::scope& s) { s.set_tag("where", "panicking child"); });
+    rt::add_breadcrumb({.message = "about to fail"});
+    throw std::runtime_error("boom");
+  });
+  wg.go([] {
+    rt::current_hub().bind_client(nullptr);  // no client: nothing is captured
+    throw std::runtime_error("unreported");
+  });
+  wg.wait();
+  const auto events = mc.events();
+  REQUIRE(events.size() == 1);
+  const rt::event& ev = events[0];
+  CHECK(ev.level == rt::level::fatal);
+  CHECK(ev.tags.at("where") == "panicking child");
+  REQUIRE(ev.breadcrumbs.size() == 1);
+  CHECK(ev.breadcrumbs[0].message == "about to fail");
+  REQUIRE(ev.exception.size() == 1);
+  CHECK(ev.exception[0].type == "std::runtime_error");
+  CHECK(ev.exception[0].value == "boom");
+  CHECK(hubtest::event_schema_errors(ev) == "");
+  CHECK(rt::current_hub().scope().tags().at("where") == "parent");
+}
+
+int main(int argc, char** argv) {
+  return rt::run(
+      [&] {
+        doctest::Context ctx(argc, argv);
+        return ctx.run();
+      },
+      rt::options{.on_panic = rt::panic_policy::report_and_continue});
+}

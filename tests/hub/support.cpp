@@ -1,0 +1,188 @@
+// support.cpp — the hub tests' schema validation and local HTTP receiver (support.hpp).
+//
+// Owns: the parsed schema (loaded once) and the receiver's socket loop.
+// Invariant: the receiver parses each request completely (headers + Content-Length body)
+// and records it before it writes the answer, so once a client saw the answer, the test
+// sees the request.
+#include "support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <rapidjson/document.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace hubtest {
+
+std::string schema_errors(const std::string& json_text) {
+  static const rapidjson::SchemaDocument* schema = [] {
+    std::ifstream in(RT_EVENT_SCHEMA);
+    if (!in) throw std::runtime_error("cannot open the event schema " RT_EVENT_SCHEMA);
+    std::stringstream text;
+    text << in.rdbuf();
+    rapidjson::Document d;
+    if (d.Parse(text.str().c_str()).HasParseError()) {
+      throw std::runtime_error("cannot parse the event schema " RT_EVENT_SCHEMA);
+    }
+    return new rapidjson::SchemaDocument(d);
+  }();
+  rapidjson::Document doc;
+  if (doc.Parse(json_text.c_str()).HasParseError()) return "not JSON: " + json_text;
+  rapidjson::SchemaValidator validator(*schema);
+  if (doc.Accept(validator)) return "";
+  rapidjson::StringBuffer where, pointer;
+  validator.GetInvalidSchemaPointer().StringifyUriFragment(where);
+  validator.GetInvalidDocumentPointer().StringifyUriFragment(pointer);
+  return std::string("keyword '") + validator.GetInvalidSchemaKeyword() + "' at schema " +
+         where.GetString() + ", document " + pointer.GetString() + " in " + json_text;
+}
+
+std::string event_schema_errors(const rt::event& ev) {
+  return schema_errors(rt::event_json_line(ev));
+}
+
+std::string http_request::header(const std::string& name) const {
+  for (const auto& [k, v] : headers) {
+    if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
+  }
+  return "";
+}
+
+http_receiver::http_receiver(answer_fn answer) : answer_(std::move(answer)) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) throw std::runtime_error("http_receiver: socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listen_fd_, 16) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(listen_fd_);
+    throw std::runtime_error("http_receiver: cannot listen on 127.0.0.1");
+  }
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+http_receiver::~http_receiver() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+    if (conn_fd_ >= 0) ::shutdown(conn_fd_, SHUT_RDWR);
+  }
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  thread_.join();
+  ::close(listen_fd_);
+}
+
+std::vector<http_request> http_receiver::requests() const {
+  std::lock_guard lk(mu_);
+  return requests_;
+}
+
+void http_receiver::serve() {
+  while (true) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;  // shut down
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) {
+        ::close(fd);
+        return;
+      }
+      conn_fd_ = fd;
+    }
+    while (serve_one(fd)) {
+    }
+    std::lock_guard lk(mu_);
+    conn_fd_ = -1;
+    ::close(fd);
+  }
+}
+
+namespace {
+
+const char* reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    default:
+      return "Status";
+  }
+}
+
+bool write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t n = ::send(fd, s.data() + done, s.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+// Reads one request from `fd`, records it, answers it. false: the connection is done.
+bool http_receiver::serve_one(int fd) {
+  std::string buf;
+  char chunk[16384];
+  std::size_t head_end;
+  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  http_request req;
+  std::istringstream head(buf.substr(0, head_end));
+  std::string line;
+  std::getline(head, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::istringstream first(line);
+  first >> req.method >> req.target >> req.version;
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::size_t colon = line.find(':');
+    std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    req.headers.emplace_back(line.substr(0, colon), value);
+  }
+  const std::size_t length =
+      std::stoul(req.header("Content-Length").empty() ? "0" : req.header("Content-Length"));
+  std::string body = buf.substr(head_end + 4);
+  while (body.size() < length) {
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    body.append(chunk, static_cast<std::size_t>(n));
+  }
+  req.body = body.substr(0, length);
+  http_answer a = answer_(req);
+  {
+    std::lock_guard lk(mu_);
+    requests_.push_back(std::move(req));
+  }
+  std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) + "\r\n";
+  for (const auto& [k, v] : a.headers) out += k + ": " + v + "\r\n";
+  out += "Content-Length: 0\r\n\r\n";
+  return write_all(fd, out);
+}
+
+}  // namespace hubtest

@@ -1,0 +1,168 @@
+// Tests for rt::sleep_for/sleep_until, rt::after, rt::timer and rt::ticker: lower
+// bounds only (never "it took less than"), many sleepers at once, stop/reset semantics
+// and their races with firing, and plain threads.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <rt/rt.hpp>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("sleep_for parks for at least the duration; zero and negative return at once") {
+  auto t0 = rt::clock::now();
+  rt::sleep_for(2ms);
+  CHECK(rt::clock::now() - t0 >= 2ms);
+  rt::sleep_for(0ms);
+  rt::sleep_for(-5ms);
+  auto until = rt::clock::now() + 1ms;
+  rt::sleep_until(until);
+  CHECK(rt::clock::now() >= until);
+}
+
+TEST_CASE("10,000 goroutines sleep at once and all wake") {
+  rt::wait_group wg;
+  std::atomic<int> woke{0};
+  for (int i = 0; i < 10000; ++i) {
+    wg.go([&woke](int k) {
+      auto t0 = rt::clock::now();
+      auto d = std::chrono::microseconds(100 * (k % 20));
+      rt::sleep_for(d);
+      if (rt::clock::now() - t0 >= d) woke.fetch_add(1);
+    }, i);
+  }
+  wg.wait();
+  CHECK(woke == 10000);
+}
+
+TEST_CASE("after sends the time once, no earlier than asked") {
+  auto t0 = rt::clock::now();
+  auto c = rt::after(1ms);
+  CHECK(c.capacity() == 1);
+  auto t = c.recv();
+  REQUIRE(t.has_value());
+  CHECK(*t - t0 >= 1ms);
+  CHECK_FALSE(c.try_recv().has_value());
+  CHECK(rt::after(-1ms).recv().has_value());  // fires at once
+}
+
+TEST_CASE("timer fires once; stop after firing returns false and leaves the value") {
+  rt::timer t(1ms);
+  auto v = t.c.recv();
+  REQUIRE(v.has_value());
+  CHECK_FALSE(t.stop());
+  CHECK_FALSE(t.c.try_recv().has_value());
+}
+
+TEST_CASE("timer stopped before firing never sends") {
+  rt::timer t(std::chrono::hours(1));
+  CHECK(t.stop());
+  CHECK_FALSE(t.stop());
+  CHECK_FALSE(t.c.try_recv().has_value());
+}
+
+TEST_CASE("timer reset re-arms a stopped or fired timer") {
+  rt::timer t(std::chrono::hours(1));
+  CHECK(t.reset(1ms));  // was pending
+  CHECK(t.c.recv().has_value());
+  CHECK_FALSE(t.reset(1ms));  // had fired
+  CHECK(t.c.recv().has_value());
+  CHECK_FALSE(t.stop());
+}
+
+TEST_CASE("timer stop racing with firing: false means the value is in c, true means none") {
+  int stopped = 0, fired = 0;
+  for (int i = 0; i < 2000; ++i) {
+    rt::timer t(std::chrono::microseconds(i % 50));
+    if (i % 3 == 0) rt::yield();
+    if (t.stop()) {
+      ++stopped;
+      CHECK_FALSE(t.c.try_recv().has_value());
+    } else {
+      ++fired;
+      CHECK(t.c.try_recv().has_value());  // stop waited for a firing in progress
+    }
+  }
+  CHECK(stopped + fired == 2000);
+}
+
+TEST_CASE("timer stop and reset from many goroutines at once, then a clean stop") {
+  for (int round = 0; round < 50; ++round) {
+    rt::timer t(std::chrono::microseconds(50));
+    rt::wait_group wg;
+    for (int g = 0; g < 8; ++g) {
+      wg.go([&t, g] {
+        for (int k = 0; k < 50; ++k) {
+          if ((g + k) % 2) {
+            t.stop();
+          } else {
+            t.reset(std::chrono::microseconds(k));
+          }
+        }
+      });
+    }
+    wg.wait();
+    if (!t.stop()) {
+      t.c.try_recv();  // a value may be there, or was dropped into the full channel
+    }
+    CHECK_FALSE(t.c.try_recv().has_value());
+  }
+}
+
+TEST_CASE("ticker ticks repeatedly; after stop no tick arrives") {
+  rt::ticker tk(500us);
+  auto prev = rt::clock::time_point{};
+  for (int i = 0; i < 5; ++i) {
+    auto t = tk.c.recv();
+    REQUIRE(t.has_value());
+    CHECK(*t > prev);
+    prev = *t;
+  }
+  tk.stop();
+  tk.c.try_recv();  // a tick sent before stop may be buffered
+  rt::sleep_for(3ms);
+  CHECK_FALSE(tk.c.try_recv().has_value());
+  CHECK_THROWS_WITH_AS(rt::ticker(0ms), "rt::ticker: non-positive interval",
+                       std::invalid_argument);
+}
+
+TEST_CASE("a ticker with a slow receiver drops ticks instead of queueing them") {
+  rt::ticker tk(100us);
+  rt::sleep_for(3ms);
+  CHECK(tk.c.size() <= 1);
+}
+
+TEST_CASE("timers, tickers and sleep from a plain thread") {
+  // The main goroutine parks (it must not block its worker in join: with one worker,
+  // nobody would run the timers).
+  auto finished = rt::make_chan<int>();
+  std::thread th([finished] {
+    auto t0 = rt::clock::now();
+    rt::sleep_for(1ms);
+    CHECK(rt::clock::now() - t0 >= 1ms);
+    rt::timer t(1ms);
+    CHECK(t.c.recv().has_value());
+    rt::ticker tk(200us);
+    CHECK(tk.c.recv().has_value());
+    CHECK(tk.c.recv().has_value());
+    CHECK(rt::after(0ms).recv().has_value());
+    finished.close();
+  });
+  finished.recv();
+  th.join();
+}
+
+TEST_CASE("timer and ticker move") {
+  rt::timer a(std::chrono::hours(1));
+  rt::timer b = std::move(a);
+  CHECK_FALSE(a.stop());  // moved from: nothing to stop
+  CHECK(b.stop());
+  rt::ticker x(1ms);
+  rt::ticker y(std::chrono::hours(1));
+  y = std::move(x);
+  CHECK(y.c.recv().has_value());
+}
