@@ -5,6 +5,7 @@
 // Invariants: at most one pool runs at a time; a pool started by run() is stopped by
 // that run(); a pool started by a plain-thread go() (the default runtime) lives until
 // process exit. Every goroutine record built by go_begin() is destroyed exactly once.
+#include <cxxabi.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -102,7 +103,10 @@ void report_panic(std::uint64_t goid, std::exception_ptr e) noexcept {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    what = std::string(typeid(ex).name()) + ": " + ex.what();
+    int status = 0;
+    char* type = abi::__cxa_demangle(typeid(ex).name(), nullptr, nullptr, &status);
+    what = std::string(status == 0 ? type : typeid(ex).name()) + ": " + ex.what();
+    std::free(type);
   } catch (...) {
   }
   std::fprintf(stderr, "panic: goroutine %llu: %s\n", static_cast<unsigned long long>(goid),
@@ -215,7 +219,10 @@ int run_main(job& main, const options& opts) {
       struct notify_on_exit {
         done_signal& s;
         ~notify_on_exit() {
-          s.left = std::max(0, sched::live() - 1);  // everyone but this main goroutine
+          // Count everyone but this main goroutine. Goroutines whose last act (say a
+          // wait_group done) woke main are still finishing: give them a moment.
+          for (int i = 0; i < 100 && sched::live() > 1; ++i) sched::yield();
+          s.left = std::max(0, sched::live() - 1);
           std::lock_guard lk(s.mu);
           s.done = true;
           s.cv.notify_one();

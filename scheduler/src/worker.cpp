@@ -83,7 +83,8 @@ thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullp
   int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   std::fprintf(stderr, "rt: fatal error: %.*s\n", n, buf);
-  std::abort();
+  std::fflush(nullptr);
+  ::_exit(2);  // Go's exit status for a fatal runtime error
 }
 
 // ---- fibers ---------------------------------------------------------------------
@@ -276,6 +277,9 @@ class algo final : public bf::algo::algorithm {
     if (w_->parent_to_runnext) {
       w_->parent_to_runnext = false;
       put_runnext(p_, w_, f);
+      // The parent of a go() now waits here: an idle worker may take it over if the
+      // child runs long (see spin()).
+      if (p_->nidle.load(std::memory_order_relaxed) > 0) wakep(p_);
     } else {
       push_local(p_, w_, f);
     }
@@ -373,9 +377,10 @@ class algo final : public bf::algo::algorithm {
     for (int round = 0;; ++round) {
       const bool last = now_ns() - start > spin_ns;
       fiber* f = take_global(p, w);
-      for (int k = 0; f == nullptr && k < n; ++k) {
-        w->rng = w->rng * 1664525u + 1013904223u;
-        worker* v = p->workers[(w->rng >> 16) % n].get();
+      w->rng = w->rng * 1664525u + 1013904223u;
+      const int first = static_cast<int>((w->rng >> 16) % static_cast<std::uint32_t>(n));
+      for (int k = 0; f == nullptr && k < n; ++k) {  // every victim, from a random one on
+        worker* v = p->workers[(first + k) % n].get();
         if (v == w) continue;
         f = steal_from(v);
         // The run-next slot is taken only from a worker that has been running one
@@ -498,8 +503,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
                           "raise rt::options::stack_size\n",
                           static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
     (void)!::write(2, buf, static_cast<std::size_t>(n));
-    std::signal(SIGABRT, SIG_DFL);
-    std::abort();
+    ::_exit(2);
   }
   // Not ours: let the previous handler (or the default action) deal with it.
   ::sigaction(SIGSEGV, &previous_segv, nullptr);
@@ -732,7 +736,6 @@ void launch(fiber* f) noexcept {
   // parent in the run-next slot.
   w->next_to_run = f;
   w->parent_to_runnext = true;
-  if (p->nidle.load(std::memory_order_relaxed) > 0) wakep(p);  // someone may take the parent
   parent->ctx->yield();
 }
 

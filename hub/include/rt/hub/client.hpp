@@ -1,0 +1,97 @@
+// rt/hub/client.hpp — rt::client_options and rt::client: turns (event, hint, scope) into
+// a prepared event and hands it to the transport (sentry-go's Client).
+//
+// Example:
+//   auto c = std::make_shared<rt::client>(rt::client_options{
+//       .dsn = "https://public@o1.ingest.sentry.io/42", .release = "app@1.0",
+//       .sample_rate = 1.0, .max_breadcrumbs = 50});
+//   rt::current_hub().bind_client(c);
+//
+// Owns: the options (read-only after construction), the client-level event processors and
+// the transport; the capture pipeline in SPEC 3.3's order: sample, prepare defaults, apply
+// the scope (merge + scope processors), client processors, before_send, send.
+// Invariant: a client is shared by every hub cloned from the one it was bound to, so all
+// of its members are safe for concurrent use (add_event_processor excepted, see there).
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rt/hub/event.hpp"
+#include "rt/hub/scope.hpp"
+#include "rt/hub/transport.hpp"
+
+namespace rt {
+
+// The SDK identity sent in every event and envelope ("sdk": {name, version}).
+inline constexpr std::string_view sdk_name = "rt.cpp";
+inline constexpr std::string_view sdk_version = "0.1.0";
+
+// Members in API.md's order, so designated initializers in that order compile.
+struct client_options {
+  std::string dsn{};          // empty: $SENTRY_DSN; still empty: events go nowhere (noop)
+  std::string release{};      // empty: $SENTRY_RELEASE
+  std::string environment{};  // empty: $SENTRY_ENVIRONMENT
+  std::string server_name{};  // empty: the host name
+  std::string dist{};
+  double sample_rate = 1.0;  // keep probability of each event; 0.0 drops all (not Go's 1.0)
+  int max_breadcrumbs = scope::default_max_breadcrumbs;  // 0: 100; < 0: no breadcrumbs
+  bool attach_stacktrace = false;                        // reserved (SPEC: LATER); no effect yet
+  bool debug = false;                                    // reserved (SPEC: LATER); no effect yet
+  std::function<std::optional<event>(event)> before_send{};                  // nullopt drops
+  std::function<std::optional<breadcrumb>(breadcrumb)> before_breadcrumb{};  // nullopt drops
+  std::shared_ptr<rt::transport> transport{};  // null: HTTP if a DSN is set, else noop
+};
+
+class client {
+ public:
+  // Normalises the options (environment fallbacks, max_breadcrumbs 0 -> 100) and builds
+  // the transport: the given one (configure() is called on it), else an rt::http_transport
+  // when a DSN is set, else a noop_transport. Throws rt::dsn_error for a bad DSN (then no
+  // client exists). Registers, once per process, the panic observer that captures a
+  // panicking goroutine's exception on its hub.
+  explicit client(client_options options);
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+  ~client();
+
+  const client_options& options() const noexcept { return options_; }
+  const std::shared_ptr<rt::transport>& transport() const noexcept { return options_.transport; }
+
+  // add_event_processor appends a client-level processor (runs after the scope's, before
+  // before_send). Not safe concurrently with captures: call it before sharing the client.
+  void add_event_processor(event_processor processor);
+
+  // The captures return the event id, or "" when the event was dropped (sampled out, an
+  // event processor or before_send returned nullopt). They never park; what user hooks
+  // (processors, before_send) throw propagates. A null `scope` merges nothing.
+  // capture_message: level `lvl`; an empty message captures a "sentry.usageError" instead.
+  std::string capture_message(std::string_view message, level lvl, const event_hint& hint,
+                              const scope* scope);
+  // capture_exception: level error, exception chain of `e`; null `e` is a usage error.
+  std::string capture_exception(std::exception_ptr e, const event_hint& hint, const scope* scope);
+  std::string capture_event(event ev, const event_hint& hint, const scope* scope);
+  // recover: level fatal; a std::exception (or any non-string) becomes an exception event,
+  // a thrown const char*/std::string a message event. Null `e`: "" and nothing happens.
+  std::string recover(std::exception_ptr e, const event_hint& hint, const scope* scope);
+
+  // flush waits (blocking the calling thread) until the transport sent what was captured
+  // before the call, at most `timeout`; returns whether it got there.
+  bool flush(std::chrono::nanoseconds timeout);
+  // close stops the transport's background work; idempotent.
+  void close();
+
+ private:
+  std::optional<event> process(event ev, const event_hint& hint, const scope* scope);
+
+  client_options options_;                   // immutable after construction
+  std::vector<event_processor> processors_;  // see add_event_processor
+};
+
+}  // namespace rt

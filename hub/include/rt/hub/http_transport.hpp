@@ -1,0 +1,96 @@
+// rt/hub/http_transport.hpp — rt::http_transport, sentry-go's asynchronous HTTPTransport:
+// envelopes POSTed through libcurl by the transport's own sender thread.
+//
+// Example:
+//   auto t = std::make_shared<rt::http_transport>(rt::dsn::parse(dsn_text),
+//                                                 rt::http_transport_options{.queue_size = 5000});
+//   rt::init_client({.transport = t});
+//   ...
+//   rt::flush(std::chrono::seconds(2));
+//
+// Owns: a bounded FIFO of ready envelopes, one sender thread (a plain std::thread, never a
+// goroutine or a worker) that POSTs them one at a time, and the server's rate limits.
+// Invariant: send_event never waits for the network or for queue room: it serialises the
+// event on the caller, then enqueues or drops (rate limited, queue full, closed) under a
+// short lock. Every enqueued envelope is handled exactly once: sent, failed, dropped by a
+// rate limit at send time, or discarded by close().
+//
+// Request (SPEC 5.2): POST dsn.envelope_url(), Content-Type application/x-sentry-envelope,
+// User-Agent <sdk>/<version>, X-Sentry-Auth as rt::dsn::auth_header. Responses: 2xx is
+// success; anything else loses the event (no retry). Rate limits are read from every
+// response. Each request times out after options.request_timeout.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "rt/hub/dsn.hpp"
+#include "rt/hub/rate_limits.hpp"
+#include "rt/hub/transport.hpp"
+
+namespace rt {
+
+struct http_transport_options {
+  std::size_t queue_size = 1000;                      // envelopes waiting; full: drop
+  std::chrono::milliseconds request_timeout{30'000};  // per POST
+};
+
+// What happened to the events handed to one transport (for tests and diagnostics).
+struct http_transport_stats {
+  std::uint64_t sent = 0;          // answered 2xx
+  std::uint64_t failed = 0;        // non-2xx answer or network error
+  std::uint64_t rate_limited = 0;  // dropped by a rate limit (at send_event or at send time)
+  std::uint64_t queue_full = 0;    // dropped because the queue was full
+};
+
+class http_transport final : public transport {
+ public:
+  // Starts the sender thread. Throws std::system_error if it cannot be started.
+  explicit http_transport(rt::dsn dsn, http_transport_options options = {});
+  ~http_transport() override;  // close()
+
+  // send_event: drops the event when closed, rate limited (category error) or the queue is
+  // full; else builds the envelope on the calling thread and enqueues it. Never blocks on
+  // I/O; takes a short lock.
+  void send_event(event ev) override;
+  // flush blocks the calling thread until every envelope enqueued before the call has been
+  // handled, or `timeout` passed (false; the envelopes stay queued). After close: false.
+  bool flush(std::chrono::nanoseconds timeout) override;
+  // close stops the sender thread after its current request and discards what is queued.
+  // Idempotent; blocks until the thread has exited.
+  void close() override;
+
+  http_transport_stats stats() const;
+
+ private:
+  struct item {
+    std::string envelope;
+    std::uint64_t seq;
+  };
+  void sender_loop();
+  void finish(std::uint64_t seq);  // requires mu_ held
+
+  const rt::dsn dsn_;
+  const http_transport_options options_;
+  const std::string url_, auth_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // sender waits for items or close
+  std::condition_variable done_cv_;  // flushers wait for handled_ to advance
+  std::deque<item> queue_;           // guarded by mu_
+  std::uint64_t enqueued_ = 0;       // guarded by mu_: sequence of the last enqueued item
+  std::uint64_t handled_ = 0;        // guarded by mu_: items handled (FIFO, so a prefix)
+  bool closed_ = false;              // guarded by mu_
+  rate_limits limits_;               // guarded by mu_
+  http_transport_stats stats_;       // guarded by mu_
+  std::thread sender_;               // joined by close()
+  std::once_flag close_once_;
+};
+
+}  // namespace rt

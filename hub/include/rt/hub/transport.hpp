@@ -1,0 +1,80 @@
+// rt/hub/transport.hpp — rt::transport, where a client hands its prepared events, and
+// the in-process transports: rt::memory_transport (tests, inspection), rt::log_transport
+// (one JSON line per event through spdlog) and rt::noop_transport.
+//
+// Example:
+//   auto mem = std::make_shared<rt::memory_transport>();
+//   rt::init_client({.transport = mem});
+//   rt::capture_message("hello");
+//   assert(mem->events().size() == 1);
+//
+// Owns: the transport interface (sentry-go's Transport) and the transports that never
+// touch the network (rt/hub/http_transport.hpp has the HTTP one).
+// Invariant: every transport is safe for concurrent use; send_event never parks, never
+// blocks on I/O and never throws for a well-formed event.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "rt/hub/event.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace rt {
+
+struct client_options;
+
+class transport {
+ public:
+  virtual ~transport() = default;
+  // configure is called once by the client that adopts this transport, with its options.
+  virtual void configure(const client_options& options) {}
+  // send_event takes a prepared event. Must not park or block on I/O (queue it instead).
+  virtual void send_event(event ev) = 0;
+  // flush waits until every event sent before the call has been handled, at most
+  // `timeout`; returns whether it got there.
+  virtual bool flush(std::chrono::nanoseconds timeout) = 0;
+  // close stops background work; idempotent. Later sends are dropped.
+  virtual void close() {}
+};
+
+// Discards every event (an empty DSN and no transport). flush returns true.
+class noop_transport final : public transport {
+ public:
+  void send_event(event) override {}
+  bool flush(std::chrono::nanoseconds) override { return true; }
+};
+
+// Keeps every event, synchronously at send time. flush returns true at once.
+class memory_transport final : public transport {
+ public:
+  void send_event(event ev) override;  // takes a short lock; never parks
+  bool flush(std::chrono::nanoseconds) override { return true; }
+  std::vector<event> events() const;  // a copy of every event kept so far, oldest first
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<event> events_;  // guarded by mu_
+};
+
+// Writes each event as one compact JSON line (rt::event_to_json) through an spdlog logger,
+// at the spdlog level matching the event's. Whether that blocks is the logger's sinks'
+// business (a file sink writes on the calling thread; use an async logger to avoid it).
+class log_transport final : public transport {
+ public:
+  // Null `logger`: spdlog's default logger at the time of each send.
+  explicit log_transport(std::shared_ptr<spdlog::logger> logger = nullptr);
+  void send_event(event ev) override;
+  bool flush(std::chrono::nanoseconds) override;  // flushes the logger; returns true
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;  // immutable after construction
+};
+
+}  // namespace rt

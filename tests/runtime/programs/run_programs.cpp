@@ -1,0 +1,96 @@
+// run_programs — small programs CTest runs whole, for behaviour that ends or starts a
+// process: what run() does with goroutines left blocked, panics, GOMAXPROCS, stack
+// overflow. CTest checks each one's output and exit status (tests/runtime/CMakeLists.txt).
+//   run_programs blocked        main returns while 3 goroutines are blocked forever
+//   run_programs panic          a goroutine throws (default policy: crash, exit 2)
+//   run_programs panic_continue same with panic_policy::report_and_continue
+//   run_programs procs N        prints gomaxprocs() with options{.gomaxprocs = N}
+//   run_programs overflow       a goroutine recurses until its stack overflows
+//   run_programs plain_go       go() from main() with no run(): the default runtime
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include <rt/rt.hpp>
+
+namespace {
+
+int blocked() {
+  int rc = rt::run([] {
+    static rt::wait_group never;
+    never.add(1);
+    rt::wait_group started;
+    for (int i = 0; i < 3; ++i) {
+      started.go([] {});
+      rt::go([] { never.wait(); });
+    }
+    started.wait();
+    return 7;
+  });
+  std::printf("run returned %d, goroutines_left=%d\n", rc, rt::goroutines_left());
+  // A second run() after the first starts a fresh pool.
+  int again = rt::run([] { return rt::num_goroutine(); });
+  std::printf("second run returned %d\n", again);
+  return 0;
+}
+
+int panic(rt::panic_policy policy) {
+  int rc = rt::run(
+      [] {
+        rt::wait_group wg;
+        wg.go([] { throw std::runtime_error("boom from a goroutine"); });
+        wg.wait();
+        std::printf("main goes on after the panic\n");
+      },
+      rt::options{.on_panic = policy});
+  std::printf("run returned %d\n", rc);
+  return 0;
+}
+
+int procs(int n) {
+  return rt::run(
+      [] {
+        std::printf("gomaxprocs=%d\n", rt::gomaxprocs());
+        return 0;
+      },
+      rt::options{.gomaxprocs = n});
+}
+
+int depth(int n) {
+  volatile char pad[512];
+  pad[0] = static_cast<char>(n);
+  return n == 0 ? pad[0] : depth(n + 1) + pad[0];
+}
+
+int overflow() {
+  return rt::run([] {
+    rt::wait_group wg;
+    wg.go([] { std::printf("%d\n", depth(1)); });
+    wg.wait();
+  });
+}
+
+int plain_go() {
+  rt::wait_group wg;
+  std::atomic<int> sum{0};
+  for (int i = 1; i <= 100; ++i) wg.go([&sum](int v) { sum += v; }, i);
+  wg.wait();
+  std::printf("plain go sum=%d workers=%d\n", sum.load(), rt::gomaxprocs());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string what = argc > 1 ? argv[1] : "";
+  if (what == "blocked") return blocked();
+  if (what == "panic") return panic(rt::panic_policy::crash);
+  if (what == "panic_continue") return panic(rt::panic_policy::report_and_continue);
+  if (what == "procs" && argc > 2) return procs(std::atoi(argv[2]));
+  if (what == "overflow") return overflow();
+  if (what == "plain_go") return plain_go();
+  std::fprintf(stderr, "usage: run_programs blocked|panic|panic_continue|procs N|overflow|plain_go\n");
+  return 64;
+}

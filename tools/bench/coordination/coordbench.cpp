@@ -1,0 +1,230 @@
+// coordbench — rt's side of the coordination benchmarks (issue 3), one per invocation:
+//   coordbench pingpong_unbuf | chan_buf1024 | mutex_counter | select4 | timers
+//   coordbench parked_memory [-n N]
+// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>`, the line format of the Go
+// peers (../shared/peers/go/main.go, and go/main.go here for select4 and timers), so
+// bench.sh can put both in one table. Workloads mirror the Go programs line by line.
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <rt/rt.hpp>
+
+namespace {
+
+using clk = std::chrono::steady_clock;
+
+void result(const std::string& name, double value, const char* unit) {
+  std::printf("RESULT name=%s impl=rt value=%.3f unit=%s\n", name.c_str(), value, unit);
+  std::fflush(stdout);
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "FAIL: %s\n", what.c_str());
+  std::exit(1);
+}
+
+double ns_since(clk::time_point t0) {
+  return std::chrono::duration<double, std::nano>(clk::now() - t0).count();
+}
+
+long rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      long kb = 0;
+      f >> kb;
+      return kb * 1024;
+    }
+    f.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// pingpong_unbuf: a driver sends i on `ping`, an echo goroutine sends it back on `pong`.
+void bench_pingpong(long n) {
+  auto ping = rt::make_chan<long>();
+  auto pong = rt::make_chan<long>();
+  rt::wait_group wg;
+  long sum = 0;
+  auto t0 = clk::now();
+  wg.go([=] {
+    for (long v : ping) pong.send(v);
+  });
+  wg.go([=, &sum] {
+    for (long i = 0; i < n; ++i) {
+      ping.send(i);
+      sum += *pong.recv();
+    }
+    ping.close();
+  });
+  wg.wait();
+  double ns = ns_since(t0);
+  if (sum != n * (n - 1) / 2) fail("pingpong sum " + std::to_string(sum));
+  result("pingpong_unbuf", ns / static_cast<double>(n), "ns/op");
+}
+
+// chan_buf1024: one producer, one consumer, capacity 1024.
+void bench_buffered(long n) {
+  auto ch = rt::make_chan<long>(1024);
+  rt::wait_group wg;
+  long sum = 0;
+  auto t0 = clk::now();
+  wg.go([=] {
+    for (long i = 0; i < n; ++i) ch.send(i);
+    ch.close();
+  });
+  wg.go([=, &sum] {
+    for (long v : ch) sum += v;
+  });
+  wg.wait();
+  double ns = ns_since(t0);
+  if (sum != n * (n - 1) / 2) fail("buffered sum " + std::to_string(sum));
+  result("chan_buf1024", ns / static_cast<double>(n), "ns/op");
+}
+
+// mutex_counter: 1000 goroutines x 1000 increments of one counter under one mutex.
+void bench_mutex(int tasks, int iters) {
+  rt::mutex mu;
+  long counter = 0;  // guarded by mu
+  rt::wait_group wg;
+  auto t0 = clk::now();
+  for (int t = 0; t < tasks; ++t) {
+    wg.go([&] {
+      for (int i = 0; i < iters; ++i) {
+        std::lock_guard lk(mu);
+        ++counter;
+      }
+    });
+  }
+  wg.wait();
+  double ns = ns_since(t0);
+  if (counter != long{tasks} * iters) fail("mutex counter " + std::to_string(counter));
+  result("mutex_counter", ns / (static_cast<double>(tasks) * iters), "ns/op");
+}
+
+// select4: four producers, each on its own unbuffered channel; one consumer selects over
+// the four channels until it has received all n values.
+void bench_select4(long n) {
+  rt::chan<long> chans[4] = {rt::make_chan<long>(), rt::make_chan<long>(),
+                             rt::make_chan<long>(), rt::make_chan<long>()};
+  rt::wait_group wg;
+  long sum = 0;
+  auto t0 = clk::now();
+  for (int p = 0; p < 4; ++p) {
+    wg.go([n, ch = chans[p]](long first) {
+      for (long v = first; v < n; v += 4) ch.send(v);
+    }, long{p});
+  }
+  wg.go([&] {
+    auto add = [&sum](std::optional<long> v) { sum += *v; };
+    for (long i = 0; i < n; ++i) {
+      rt::select(rt::case_recv(chans[0], add), rt::case_recv(chans[1], add),
+                 rt::case_recv(chans[2], add), rt::case_recv(chans[3], add));
+    }
+  });
+  wg.wait();
+  double ns = ns_since(t0);
+  if (sum != n * (n - 1) / 2) fail("select4 sum " + std::to_string(sum));
+  result("select4", ns / static_cast<double>(n), "ns/op");
+}
+
+// parked_memory: n goroutines parked on one channel; bytes of RSS per goroutine, measured
+// exactly as the Go peer does (RSS before spawning, RSS once all are parked + 20 ms).
+void bench_parked(long n) {
+  long before = rss_bytes();
+  auto ch = rt::make_chan<int>();
+  std::atomic<long> parked{0};
+  rt::wait_group wg;
+  auto t0 = clk::now();
+  wg.add(static_cast<int>(n));
+  for (long i = 0; i < n; ++i) {
+    rt::go([&wg, &parked, ch] {
+      parked.fetch_add(1);
+      ch.recv();
+      wg.done();
+    });
+  }
+  while (parked.load() < n) rt::sleep_for(std::chrono::milliseconds(1));
+  rt::sleep_for(std::chrono::milliseconds(20));  // let the last ones actually park
+  long after = rss_bytes();
+  double spawn_ms = ns_since(t0) / 1e6;
+  ch.close();
+  wg.wait();
+  double total_ms = ns_since(t0) / 1e6;
+  std::string name = "parked_memory_" + std::to_string(n);
+  result(name, static_cast<double>(after - before) / static_cast<double>(n), "bytes");
+  std::fprintf(stderr, "# %s rt: rss_before=%ld rss_after=%ld spawn+park=%.1fms total=%.1fms\n",
+               name.c_str(), before, after, spawn_ms, total_ms);
+}
+
+// timers: 100,000 goroutines each sleep a random 1-10 ms, ten times; wall time in ms.
+// Then timers_idle_cpu: 100,000 goroutines all asleep for 500 ms, the process's CPU use
+// (user + system, all threads) over 300 ms of it, in percent of one CPU.
+void bench_timers(int n, int rounds) {
+  rt::wait_group wg;
+  auto t0 = clk::now();
+  for (int g = 0; g < n; ++g) {
+    wg.go([rounds](unsigned seed) {
+      std::minstd_rand rng(seed);
+      for (int r = 0; r < rounds; ++r) rt::sleep_for(std::chrono::milliseconds(1 + rng() % 10));
+    }, static_cast<unsigned>(g + 1));
+  }
+  wg.wait();
+  result("timers", ns_since(t0) / 1e6, "ms");
+
+  rt::wait_group sleepers;
+  for (int g = 0; g < n; ++g) sleepers.go([] { rt::sleep_for(std::chrono::milliseconds(500)); });
+  rt::sleep_for(std::chrono::milliseconds(100));  // all are parked by now
+  double c0 = cpu_seconds();
+  auto w0 = clk::now();
+  rt::sleep_for(std::chrono::milliseconds(300));
+  double cpu = cpu_seconds() - c0;
+  double wall = ns_since(w0) / 1e9;
+  sleepers.wait();
+  result("timers_idle_cpu", 100.0 * cpu / wall, "percent");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) fail("usage: coordbench <bench> [-n N]");
+  std::string bench = argv[1];
+  long n = 0;
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "-n") == 0) n = std::atol(argv[i + 1]);
+  }
+  auto def = [n](long d) { return n > 0 ? n : d; };
+  return rt::run([&] {
+    if (bench == "pingpong_unbuf") {
+      bench_pingpong(def(1000000));
+    } else if (bench == "chan_buf1024") {
+      bench_buffered(def(10000000));
+    } else if (bench == "mutex_counter") {
+      bench_mutex(1000, 1000);
+    } else if (bench == "select4") {
+      bench_select4(def(1000000));
+    } else if (bench == "parked_memory") {
+      bench_parked(def(100000));
+    } else if (bench == "timers") {
+      bench_timers(static_cast<int>(def(100000)), 10);
+    } else {
+      fail("unknown bench " + bench);
+    }
+  });
+}

@@ -1,0 +1,131 @@
+// Go peers of the coordination benchmarks that ../shared/peers/go/main.go lacks:
+// select4 and timers (+ timers_idle_cpu). Same workloads, line by line, as rt's
+// coordbench.cpp. Usage: gocoord <bench> [-n N]; prints RESULT lines.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func result(name string, value float64, unit string) {
+	fmt.Printf("RESULT name=%s impl=go value=%.3f unit=%s\n", name, value, unit)
+}
+
+func fail(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "FAIL: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+// select4: four producers, each on its own unbuffered channel; one consumer selects over
+// the four channels until it has received all n values.
+func benchSelect4(n int) {
+	var chans [4]chan int
+	for i := range chans {
+		chans[i] = make(chan int)
+	}
+	var wg sync.WaitGroup
+	sum := 0
+	start := time.Now()
+	wg.Add(5)
+	for p := 0; p < 4; p++ {
+		go func(ch chan int, first int) {
+			defer wg.Done()
+			for v := first; v < n; v += 4 {
+				ch <- v
+			}
+		}(chans[p], p)
+	}
+	go func() {
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			select {
+			case v := <-chans[0]:
+				sum += v
+			case v := <-chans[1]:
+				sum += v
+			case v := <-chans[2]:
+				sum += v
+			case v := <-chans[3]:
+				sum += v
+			}
+		}
+	}()
+	wg.Wait()
+	el := time.Since(start)
+	if sum != n*(n-1)/2 {
+		fail("select4 sum %d", sum)
+	}
+	result("select4", float64(el.Nanoseconds())/float64(n), "ns/op")
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// timers: n goroutines each sleep a random 1-10 ms, ten times; wall time in ms. Then
+// timers_idle_cpu: n goroutines all asleep for 500 ms, CPU use over 300 ms of it.
+func benchTimers(n, rounds int) {
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Add(n)
+	for g := 0; g < n; g++ {
+		go func(seed int64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(seed))
+			for r := 0; r < rounds; r++ {
+				time.Sleep(time.Duration(1+rng.Intn(10)) * time.Millisecond)
+			}
+		}(int64(g + 1))
+	}
+	wg.Wait()
+	result("timers", float64(time.Since(start).Nanoseconds())/1e6, "ms")
+
+	var sleepers sync.WaitGroup
+	sleepers.Add(n)
+	for g := 0; g < n; g++ {
+		go func() {
+			defer sleepers.Done()
+			time.Sleep(500 * time.Millisecond)
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	c0 := cpuSeconds()
+	w0 := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	cpu := cpuSeconds() - c0
+	wall := time.Since(w0).Seconds()
+	sleepers.Wait()
+	result("timers_idle_cpu", 100*cpu/wall, "percent")
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: gocoord <bench> [-n N]")
+	}
+	bench := os.Args[1]
+	fs := flag.NewFlagSet(bench, flag.ExitOnError)
+	n := fs.Int("n", 0, "size override")
+	fs.Parse(os.Args[2:])
+	def := func(d int) int {
+		if *n > 0 {
+			return *n
+		}
+		return d
+	}
+	switch bench {
+	case "select4":
+		benchSelect4(def(1000000))
+	case "timers":
+		benchTimers(def(100000), 10)
+	default:
+		fail("unknown bench %s", bench)
+	}
+}

@@ -1,0 +1,120 @@
+// hub_bench.cpp — the hub layer's benchmarks. Usage:
+//   hub_bench clone_cost [n]   spawn_join of n goroutines (one wait_group) from a parent
+//                              whose hub is empty vs holds 10 tags + 100 breadcrumbs,
+//                              interleaved rounds in one process; ns per goroutine.
+//   hub_bench capture [n]      capture_message to a memory transport from 8 goroutines,
+//                              n events each; events/s.
+// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` (bench.sh adds the ratios).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <rt/hub.hpp>
+#include <rt/rt.hpp>
+
+namespace {
+
+using clk = std::chrono::steady_clock;
+
+void result(const char* name, double value, const char* unit) {
+  std::printf("RESULT name=%s impl=rt value=%.3f unit=%s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "hub_bench: FAIL: %s\n", what.c_str());
+  std::exit(1);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// One spawn_join round in a fresh goroutine whose hub is prepared by `prepare`; ns/goroutine.
+template <class Prepare>
+double spawn_join_round(long n, Prepare prepare) {
+  double ns = 0;
+  rt::wait_group outer;
+  outer.go([&] {
+    prepare(rt::current_hub().scope());
+    rt::wait_group wg;
+    std::atomic<long> count{0};
+    const auto t0 = clk::now();
+    wg.add(static_cast<int>(n));
+    for (long i = 0; i < n; ++i) {
+      rt::go([&] {
+        count.fetch_add(1, std::memory_order_relaxed);
+        wg.done();
+      });
+    }
+    wg.wait();
+    ns = std::chrono::duration<double, std::nano>(clk::now() - t0).count() / static_cast<double>(n);
+    if (count != n)
+      fail("spawn_join ran " + std::to_string(count.load()) + " of " + std::to_string(n));
+  });
+  outer.wait();
+  return ns;
+}
+
+void bench_clone_cost(long n) {
+  auto empty = [](rt::scope&) {};
+  auto loaded = [](rt::scope& s) {
+    for (int t = 0; t < 10; ++t) s.set_tag("tag" + std::to_string(t), "value " + std::to_string(t));
+    for (int b = 0; b < 100; ++b) {
+      s.add_breadcrumb({.category = "bench", .message = "breadcrumb number " + std::to_string(b)});
+    }
+  };
+  spawn_join_round(n / 10, empty);  // warm up stacks and pools
+  std::vector<double> e, l;
+  for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits both alike
+    e.push_back(spawn_join_round(n, empty));
+    l.push_back(spawn_join_round(n, loaded));
+  }
+  result("spawn_join_hub_empty", median(e), "ns/op");
+  result("spawn_join_hub10", median(l), "ns/op");
+}
+
+void bench_capture(long per_goroutine) {
+  constexpr int goroutines = 8;
+  auto transport = std::make_shared<rt::memory_transport>();
+  auto client = std::make_shared<rt::client>(
+      rt::client_options{.release = "bench@1", .transport = transport});
+  rt::current_hub().bind_client(client);
+  rt::wait_group wg;
+  const auto t0 = clk::now();
+  for (int g = 0; g < goroutines; ++g) {
+    wg.go([g, per_goroutine] {
+      rt::configure_scope([g](rt::scope& s) { s.set_tag("goroutine", std::to_string(g)); });
+      for (long i = 0; i < per_goroutine; ++i) rt::capture_message("benchmark message");
+    });
+  }
+  wg.wait();
+  const double secs = std::chrono::duration<double>(clk::now() - t0).count();
+  const std::size_t got = transport->events().size();
+  if (got != static_cast<std::size_t>(goroutines * per_goroutine))
+    fail("capture kept " + std::to_string(got));
+  result("capture_message_8g", static_cast<double>(got) / secs, "events/s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string which = argc > 1 ? argv[1] : "";
+  const long n = argc > 2 ? std::atol(argv[2]) : 0;
+  return rt::run([&] {
+    if (which == "clone_cost") {
+      bench_clone_cost(n > 0 ? n : 1'000'000);
+    } else if (which == "capture") {
+      bench_capture(n > 0 ? n : 25'000);
+    } else {
+      std::fprintf(stderr, "usage: hub_bench clone_cost|capture [n]\n");
+      return 2;
+    }
+    return 0;
+  });
+}
