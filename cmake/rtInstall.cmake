@@ -8,10 +8,8 @@ install(TARGETS ${rt_install_targets} EXPORT rtTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(layer scheduler runtime hub)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/${layer}/include)
-    install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-  endif()
+foreach(dir scheduler/include runtime/include hub/include include)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 install(EXPORT rtTargets NAMESPACE rt:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rt)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rtConfig.cmake.in

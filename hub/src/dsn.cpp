@@ -146,7 +146,7 @@ dsn dsn::parse(std::string_view text) {
 
 std::string dsn::host_for_url() const {
   std::string h = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-  if (port_ != default_port(scheme_)) h += ":" + std::to_string(port_);
+  if (port_ != default_port(scheme_)) h.append(":").append(std::to_string(port_));
   return h;
 }
 

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "rt/detail/lock_fast.hpp"
 #include "rt/runtime.hpp"
 #include "rt/time.hpp"
 #include "time_internal.hpp"
@@ -65,7 +66,7 @@ void fire_ticker(sched::timer* t) noexcept {
   auto* s = static_cast<time_source*>(t);
   offer(s->c);
   const clock::time_point now = clock::now();
-  sched::spinlock_lock lk(s->lock);
+  sched::spinlock_lock lk = detail::locked(s->lock);
   if (s->stopped) return;
   clock::time_point next = s->when + s->period;
   if (next <= now) next += ((now - next) / s->period + 1) * s->period;  // skip missed ticks
@@ -90,7 +91,7 @@ std::unique_ptr<time_source> make_source(clock::duration d, clock::duration peri
 void stop_source(time_source* s) noexcept {
   if (s == nullptr || !sched::running()) return;
   {
-    sched::spinlock_lock lk(s->lock);
+    sched::spinlock_lock lk = detail::locked(s->lock);
     s->stopped = true;
   }
   sched::timer_stop(s);
@@ -104,7 +105,7 @@ struct sleeper : sched::timer {
 void fire_sleeper(sched::timer* t) noexcept {
   auto* s = static_cast<sleeper*>(t);
   const sched::waiter who = s->who;
-  s->lock.lock();  // step 2: the sleeper is suspended once we get the lock
+  detail::lock_fast(s->lock);  // step 2: the sleeper is suspended once we get the lock
   s->lock.unlock();
   sched::unpark(who);  // s lives on the sleeper's stack: not touched after this
 }
@@ -121,7 +122,7 @@ void sleep_until(clock::time_point tp) {
   s.when = tp;
   s.fire = fire_sleeper;
   s.who = sched::waiter::self();
-  sched::spinlock_lock lk(s.lock);
+  sched::spinlock_lock lk = detail::locked(s.lock);
   sched::timer_start(&s);
   sched::park(lk, "sleep");
 }
@@ -156,13 +157,13 @@ timer::~timer() { stop_source(src_.get()); }
 
 bool timer::stop() {
   if (src_ == nullptr) return false;
-  sched::spinlock_lock lk(src_->lock);
+  sched::spinlock_lock lk = detail::locked(src_->lock);
   return sched::timer_stop(src_.get());
 }
 
 bool timer::reset(clock::duration d) {
   if (src_ == nullptr) throw std::logic_error("rt::timer::reset: timer was moved from");
-  sched::spinlock_lock lk(src_->lock);
+  sched::spinlock_lock lk = detail::locked(src_->lock);
   const bool was_pending = sched::timer_stop(src_.get());
   src_->when = clock::now() + d;
   sched::timer_start(src_.get());

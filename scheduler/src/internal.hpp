@@ -36,6 +36,19 @@ class runq {
     return true;
   }
 
+  // push_front puts f at the head, to run before everything queued (owner only).
+  // Returns false when full. The slot below head is outside [head, tail), so no thief
+  // reads it before the CAS publishes it; a thief's concurrent grab makes the CAS fail.
+  bool push_front(fiber* f) noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      if (t - h >= capacity) return false;
+      buf_[(h - 1) % capacity].store(f, std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h - 1, std::memory_order_release)) return true;
+    }
+  }
+
   // pop takes the head (owner only).
   fiber* pop() noexcept {
     for (;;) {

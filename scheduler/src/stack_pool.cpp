@@ -25,9 +25,9 @@ long read_guard_budget() {
     if (std::fscanf(f, "%ld", &max_maps) != 1) max_maps = 65530;
     std::fclose(f);
   }
-  // Each guarded stack costs two mappings; leave three quarters of the budget to the
-  // rest of the process (malloc arenas, libraries, unguarded slabs).
-  return max_maps / 8;
+  // Each guarded stack costs two mappings; leave half of the limit to the rest of the
+  // process (malloc arenas, libraries, unguarded slabs).
+  return max_maps / 4;
 }
 
 void* map_or_throw(std::size_t bytes) {
@@ -72,7 +72,7 @@ void stack_pool::deallocate(const stack& s) noexcept {
 
 stack stack_pool::carve(std::size_t size) {
   if (guard_budget_ < 0) guard_budget_ = read_guard_budget();
-  const std::size_t stride = size + page;  // a guard (or canary) page below each stack
+  const std::size_t stride = size + page;  // a guard (or untouched gap) page below each stack
   const std::size_t count = stride >= slab_bytes ? 1 : slab_bytes / stride;
   char* slab = static_cast<char*>(map_or_throw(count * stride));
 #if defined(RT_ASAN)
@@ -92,8 +92,6 @@ stack stack_pool::carve(std::size_t size) {
     if (guard_budget_ > 0 && ::mprotect(low, page, PROT_NONE) == 0) {
       --guard_budget_;
       s.guarded = true;
-    } else {
-      *static_cast<std::uint64_t*>(s.base) = stack_canary;
     }
     if (i == 0) {
       first = s;
@@ -102,10 +100,6 @@ stack stack_pool::carve(std::size_t size) {
     }
   }
   return first;
-}
-
-bool stack_pool::overflowed(const stack& s) noexcept {
-  return !s.guarded && *static_cast<const std::uint64_t*>(s.base) != stack_canary;
 }
 
 bool stack_pool::guard_hit(const stack& s, const void* addr) noexcept {

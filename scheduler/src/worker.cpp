@@ -136,14 +136,6 @@ fiber* create_fiber(pool* p, bool big) {
   return f;
 }
 
-void check_stack(const fiber* f) noexcept {
-  if (stack_pool::overflowed(stack_of(f))) {
-    fatal("goroutine %llu overflowed its %zu KiB stack (unguarded stack, canary overwritten); "
-          "raise rt::options::stack_size",
-          static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
-  }
-}
-
 // ---- queues -----------------------------------------------------------------------
 
 std::atomic<int> ninject{0};  // approximate length of pool::inject, to skip it cheaply
@@ -211,9 +203,18 @@ void push_local(pool* p, worker* w, fiber* f) noexcept {
   wakep(p);
 }
 
-// Owner only: f runs next on w; the previous run-next fiber moves to the ring.
+// Owner only: f runs next on w; the previous run-next fiber goes to the head of the
+// ring, so recently readied goroutines run depth-first: in a fan-in (skynet) the
+// senders a receiver just released finish and free their fibers before new work
+// starts, keeping the live set to a few dozen instead of tens of thousands.
 void put_runnext(pool* p, worker* w, fiber* f) noexcept {
-  if (fiber* old = w->runnext.exchange(f, std::memory_order_acq_rel)) push_local(p, w, old);
+  fiber* old = w->runnext.exchange(f, std::memory_order_acq_rel);
+  if (old == nullptr) return;
+  if (w->q.push_front(old)) {
+    wakep(p);
+  } else {
+    push_local(p, w, old);
+  }
 }
 
 fiber* take_global(pool* p, worker* w) noexcept {
@@ -565,7 +566,6 @@ void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = the_pool.load(std::memory_order_acquire);
   for (;;) {
     p->cfg.main(*f);
-    check_stack(f);
     worker* w = this_worker();
     bump(w->finished);
     f->state = fiber_state::idle;
@@ -775,7 +775,6 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
     bf::context::active()->suspend(lk);  // a plain thread blocks in its own Boost scheduler
     return;
   }
-  check_stack(f);
   f->state = fiber_state::parked;
   f->wait_reason = reason;
   w->bsched->detach_worker_context(f->ctx);

@@ -220,13 +220,14 @@ TEST_CASE("one scope hammered from many goroutines stays consistent") {
   rt::wait_group wg;
   for (int g = 0; g < 20; ++g) {
     wg.go([&shared, g] {
+      const std::string key = std::string("g").append(std::to_string(g));
       for (int i = 0; i < 200; ++i) {
-        shared.set_tag("g" + std::to_string(g), std::to_string(i));
+        shared.set_tag(key, std::to_string(i));
         shared.add_breadcrumb({.message = std::to_string(i)}, 50);
         rt::scope copy = shared;
         copy.set_extra("x", i);
         (void)shared.apply_to_event({}, {});
-        if (i % 50 == 0) shared.remove_tag("g" + std::to_string(g));
+        if (i % 50 == 0) shared.remove_tag(key);
         if (g == 0 && i == 100) shared.clear();
         if (i % 20 == 0) rt::yield();
       }

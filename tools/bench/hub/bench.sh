@@ -6,7 +6,7 @@
 # (GO111MODULE=off, GOPATH=/usr/share/gocode).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-build="${1:?usage: bench.sh <build-dir>}"
+build="$(cd "${1:?usage: bench.sh <build-dir>}" && pwd)"
 bench="$build/tools/bench/hub/hub_bench"
 [[ -x "$bench" ]] || { echo "bench.sh: $bench not built (cmake --build $build --target hub_bench)" >&2; exit 1; }
 export GOMAXPROCS="${GOMAXPROCS:-2}"

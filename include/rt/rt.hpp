@@ -1,0 +1,15 @@
+// rt/rt.hpp — the umbrella header: everything in rt's public API (API.md), the
+// runtime's and the hub's. It belongs to the umbrella target rt::rt, so that the
+// runtime layer itself never includes a hub header.
+#pragma once
+
+#include "rt/chan.hpp"
+#include "rt/context.hpp"
+#include "rt/runtime.hpp"
+#include "rt/select.hpp"
+#include "rt/sync.hpp"
+#include "rt/task_local.hpp"
+#include "rt/time.hpp"
+#include "rt/wait_group.hpp"
+
+#include "rt/hub.hpp"
