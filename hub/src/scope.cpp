@@ -75,13 +75,28 @@ void scope::remove_extra(const std::string& key) {
   unshare(writable().extra).erase(key);
 }
 
-void scope::set_context(std::string key, json context) {
+namespace {
+
+void check_context(const std::string& key, const json& context) {
   if (!context.is_object()) {
     throw std::invalid_argument("rt::scope::set_context: context \"" + key +
                                 "\" must be a JSON object, not " + context.type_name());
   }
+}
+
+}  // namespace
+
+void scope::set_context(std::string key, json context) {
+  check_context(key, context);
   std::lock_guard lk(mu_);
   unshare(writable().contexts)[std::move(key)] = std::move(context);
+}
+
+void scope::set_contexts(const std::map<std::string, json>& contexts) {
+  for (const auto& [k, v] : contexts) check_context(k, v);
+  std::lock_guard lk(mu_);
+  auto& mine = unshare(writable().contexts);
+  for (const auto& [k, v] : contexts) mine[k] = v;
 }
 
 void scope::remove_context(const std::string& key) {

@@ -34,8 +34,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "rt/detail/lock_fast.hpp"
 #include "rt/chan.hpp"
+#include "rt/detail/lock_fast.hpp"
 
 namespace rt::detail {
 namespace {
@@ -162,7 +162,9 @@ step try_recv_locked(chan_core* c, void* opt, chan_waiter** woken) noexcept {
   return c->closed ? step::closed : step::would_block;
 }
 
-[[noreturn]] void throw_send_on_closed() { throw channel_closed("send on closed channel"); }
+[[noreturn]] void throw_send_on_closed() {
+  throw channel_closed("send on closed channel");
+}
 
 // ---- select helpers -----------------------------------------------------------------
 
@@ -202,7 +204,7 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
     throw std::length_error("rt::make_chan: capacity " + std::to_string(cap) + " too large");
   }
   const std::size_t align = std::max(alignof(chan_core), ops->align);
-  void* mem = ::operator new(header + cap * ops->size, std::align_val_t{align});
+  void* mem = ::operator new (header + cap * ops->size, std::align_val_t{align});
   auto* c = ::new (mem) chan_core;
   c->ops = ops;
   c->cap = cap;
@@ -215,7 +217,7 @@ void chan_destroy(chan_core* c) noexcept {
   for (std::size_t i = 0; i < n; ++i) c->ops->destroy(slot(c, i));
   const std::size_t align = std::max(alignof(chan_core), c->ops->align);
   c->~chan_core();
-  ::operator delete(c, std::align_val_t{align});
+  ::operator delete (c, std::align_val_t{align});
 }
 
 // ---- operations -----------------------------------------------------------------------
@@ -296,8 +298,8 @@ void chan_close(chan_core* c) {
   }
 }
 
-std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* order,
-                       std::size_t n, bool block) {
+std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* order, std::size_t n,
+                       bool block) {
   // Step 1: poll order (inside-out Fisher-Yates over the non-nil cases) and lock order.
   std::uint16_t* poll = order;
   std::uint16_t* locks = order + n;

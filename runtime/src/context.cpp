@@ -30,8 +30,8 @@
 #include <atomic>
 #include <mutex>
 
-#include "rt/detail/lock_fast.hpp"
 #include "rt/context.hpp"
+#include "rt/detail/lock_fast.hpp"
 #include "time_internal.hpp"
 
 namespace rt {
@@ -45,16 +45,16 @@ struct context_node : sched::timer, std::enable_shared_from_this<context_node> {
   void cancel(context_error why, bool detach) noexcept;
   void unlink_from_parent() noexcept;
 
-  const std::shared_ptr<context_node> parent;     // nullptr: child of background
+  const std::shared_ptr<context_node> parent;       // nullptr: child of background
   const std::optional<clock::time_point> deadline;  // inherited or own
-  const chan<std::monostate> done;                // closed by the winning cancel
-  bool has_timer = false;                         // set before the timer starts
+  const chan<std::monostate> done;                  // closed by the winning cancel
+  bool has_timer = false;                           // set before the timer starts
 
-  sched::spinlock lock;                    // guards err_code, first_child; held by a cascade
-  std::atomic<int> err_code{-1};           // -1 live, else a context_error; written under lock
-  context_node* first_child = nullptr;     // children list; guarded by lock
-  context_node* prev_sibling = nullptr;    // guarded by parent->lock
-  context_node* next_sibling = nullptr;    // guarded by parent->lock
+  sched::spinlock lock;                  // guards err_code, first_child; held by a cascade
+  std::atomic<int> err_code{-1};         // -1 live, else a context_error; written under lock
+  context_node* first_child = nullptr;   // children list; guarded by lock
+  context_node* prev_sibling = nullptr;  // guarded by parent->lock
+  context_node* next_sibling = nullptr;  // guarded by parent->lock
   // In parent's list; written under parent->lock, read without it only to skip locking
   // the parent when already unlinked (then it never becomes true again).
   std::atomic<bool> linked{false};
@@ -120,7 +120,7 @@ void context_node::cancel(context_error why, bool detach) noexcept {
       }
     }
   }
-  if (detach) unlink_from_parent();                                               // step 4
+  if (detach) unlink_from_parent();                                                // step 4
   if (has_timer && t_firing != this && sched::running()) sched::timer_stop(this);  // step 5
 }
 
@@ -186,7 +186,9 @@ const char* to_string(context_error e) noexcept {
   return e == context_error::canceled ? "context canceled" : "context deadline exceeded";
 }
 
-chan<std::monostate> context::done() const { return node_ != nullptr ? node_->done : chan<std::monostate>{}; }
+chan<std::monostate> context::done() const {
+  return node_ != nullptr ? node_->done : chan<std::monostate>{};
+}
 
 std::optional<context_error> context::err() const noexcept {
   if (node_ == nullptr) return std::nullopt;

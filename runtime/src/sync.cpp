@@ -27,8 +27,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "rt/detail/lock_fast.hpp"
 #include "rt/cond.hpp"
+#include "rt/detail/lock_fast.hpp"
 #include "rt/mutex.hpp"
 #include "rt/rw_mutex.hpp"
 
@@ -43,18 +43,22 @@ namespace rt {
 namespace {
 
 constexpr std::int64_t starvation_threshold_ns = 1'000'000;  // Go's 1 ms
-constexpr int max_spins = 4;          // spin rounds before parking (Go's active_spin)
-constexpr int pauses_per_spin = 30;   // Go's active_spin_cnt
+constexpr int max_spins = 4;         // spin rounds before parking (Go's active_spin)
+constexpr int pauses_per_spin = 30;  // Go's active_spin_cnt
 
 [[noreturn]] void fatal(const char* what, std::int32_t state) {
   std::fprintf(stderr, "rt: fatal error: %s (state %#x)\n", what, static_cast<unsigned>(state));
   std::abort();
 }
 
-std::int64_t now_ns() noexcept { return sched::clock::now().time_since_epoch().count(); }
+std::int64_t now_ns() noexcept {
+  return sched::clock::now().time_since_epoch().count();
+}
 
 // Spinning pays only when the holder can be running on another worker at the same time.
-bool can_spin(int spins) noexcept { return spins < max_spins && sched::workers() > 1; }
+bool can_spin(int spins) noexcept {
+  return spins < max_spins && sched::workers() > 1;
+}
 
 void spin_pause() noexcept {
   for (int i = 0; i < pauses_per_spin; ++i) RT_SPIN_PAUSE();

@@ -27,10 +27,10 @@ namespace detail {
 
 // The record behind after(), rt::timer and rt::ticker.
 struct time_source : sched::timer {
-  chan<clock::time_point> c;   // shares the channel with the user's handle
-  clock::duration period{};    // > 0 for a ticker; immutable
-  sched::spinlock lock;        // serialises stop/reset; a ticker's re-arm against stop
-  bool stopped = false;        // ticker: never re-arm again; guarded by lock
+  chan<clock::time_point> c;  // shares the channel with the user's handle
+  clock::duration period{};   // > 0 for a ticker; immutable
+  sched::spinlock lock;       // serialises stop/reset; a ticker's re-arm against stop
+  bool stopped = false;       // ticker: never re-arm again; guarded by lock
 };
 
 // A goroutine that does nothing: rt::go starts the default runtime on its way.
@@ -60,7 +60,9 @@ void fire_after(sched::timer* t) noexcept {
   delete s;  // after() handed the record to the scheduler: it ends here
 }
 
-void fire_timer(sched::timer* t) noexcept { offer(static_cast<time_source*>(t)->c); }
+void fire_timer(sched::timer* t) noexcept {
+  offer(static_cast<time_source*>(t)->c);
+}
 
 void fire_ticker(sched::timer* t) noexcept {
   auto* s = static_cast<time_source*>(t);
@@ -153,7 +155,9 @@ timer& timer::operator=(timer&& other) noexcept {
   return *this;
 }
 
-timer::~timer() { stop_source(src_.get()); }
+timer::~timer() {
+  stop_source(src_.get());
+}
 
 bool timer::stop() {
   if (src_ == nullptr) return false;
@@ -192,8 +196,12 @@ ticker& ticker::operator=(ticker&& other) noexcept {
   return *this;
 }
 
-ticker::~ticker() { stop_source(src_.get()); }
+ticker::~ticker() {
+  stop_source(src_.get());
+}
 
-void ticker::stop() { stop_source(src_.get()); }
+void ticker::stop() {
+  stop_source(src_.get());
+}
 
 }  // namespace rt

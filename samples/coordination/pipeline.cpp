@@ -64,8 +64,7 @@ long run_pipeline(long n, long take, bool* stopped_early) {
   auto [ctx, cancel] = rt::with_cancel(rt::context::background());
   rt::wait_group stages;
   auto src = gen(ctx, n, stages);
-  auto out = merge(ctx, {sq(ctx, src, stages), sq(ctx, src, stages), sq(ctx, src, stages)},
-                   stages);
+  auto out = merge(ctx, {sq(ctx, src, stages), sq(ctx, src, stages), sq(ctx, src, stages)}, stages);
   long sum = 0, count = 0;
   for (long v : out) {
     sum += v;

@@ -12,17 +12,16 @@
 void worker(rt::context ctx, int id, rt::chan<int> jobs, rt::chan<int> results,
             rt::wait_group& wg) {
   for (bool stop = false; !stop;) {
-    rt::select(
-        rt::case_recv(jobs,
-                      [&](std::optional<int> job) {
-                        if (!job) {
-                          stop = true;
-                          return;
-                        }
-                        rt::select(rt::case_send(results, *job * *job),
-                                   rt::case_recv(ctx.done(), [&] { stop = true; }));
-                      }),
-        rt::case_recv(ctx.done(), [&] { stop = true; }));
+    rt::select(rt::case_recv(jobs,
+                             [&](std::optional<int> job) {
+                               if (!job) {
+                                 stop = true;
+                                 return;
+                               }
+                               rt::select(rt::case_send(results, *job * *job),
+                                          rt::case_recv(ctx.done(), [&] { stop = true; }));
+                             }),
+               rt::case_recv(ctx.done(), [&] { stop = true; }));
   }
   std::printf("worker %d stopped (%s)\n", id,
               ctx.err() ? rt::to_string(*ctx.err()) : "jobs closed");

@@ -108,6 +108,7 @@ struct worker {
   boost::fibers::scheduler* bsched = nullptr;        // this thread's Boost scheduler
   fiber* next_to_run = nullptr;                      // launch(): the child to switch to
   bool parent_to_runnext = false;                    // launch(): where awakened() puts the parent
+  bool yielding = false;                             // yield(): awakened() queues without waking
   bool spinning = false;                             // counted in pool::nspinning
   fiber* cache = nullptr;                            // idle fibers, linked by fiber::next
   int cache_len = 0;

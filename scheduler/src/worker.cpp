@@ -281,6 +281,9 @@ class algo final : public bf::algo::algorithm {
       // The parent of a go() now waits here: an idle worker may take it over if the
       // child runs long (see spin()).
       if (p_->nidle.load(std::memory_order_relaxed) > 0) wakep(p_);
+    } else if (w_->yielding) {
+      w_->yielding = false;  // not new work: no other worker needs waking for it
+      if (!w_->q.push(f)) push_local(p_, w_, f);
     } else {
       push_local(p_, w_, f);
     }
@@ -750,11 +753,18 @@ int worker_index() noexcept {
 }
 
 void yield() noexcept {
-  fiber* f = current();
+  worker* w = this_worker();
+  fiber* f = w != nullptr ? w->current : nullptr;
   if (f == nullptr) {
     std::this_thread::yield();
     return;
   }
+  // Nothing else could run on this worker: yielding would only switch away and back.
+  if (w->runnext.load(std::memory_order_relaxed) == nullptr && w->q.empty() &&
+      ninject.load(std::memory_order_relaxed) <= 0) {
+    return;
+  }
+  w->yielding = true;
   f->ctx->yield();  // awakened() puts f at the tail of the ring
 }
 

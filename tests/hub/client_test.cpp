@@ -203,6 +203,16 @@ TEST_CASE("a bad DSN fails client construction, naming the problem") {
   CHECK_THROWS_AS(rt::init_client({.dsn = "https://public@host/"}), rt::dsn_error);
 }
 
+TEST_CASE("an empty dsn option falls back to $SENTRY_DSN") {
+  ::setenv("SENTRY_DSN", "http://pub@127.0.0.1:9/1", 1);
+  rt::client c({});
+  ::unsetenv("SENTRY_DSN");
+  CHECK(c.options().dsn == "http://pub@127.0.0.1:9/1");
+  CHECK(dynamic_cast<rt::http_transport*>(c.transport().get()) != nullptr);
+  c.close();
+  c.close();  // idempotent
+}
+
 TEST_CASE("an empty DSN and no transport: ids are returned, nothing is sent") {
   rt::client c({});
   CHECK(dynamic_cast<rt::noop_transport*>(c.transport().get()) != nullptr);

@@ -43,7 +43,11 @@ TEST_CASE("scope setters insert, overwrite and remove") {
   s.set_context("os", {{"name", "linux"}, {"version", "6"}});
   s.set_context("os", {{"name", "bsd"}});  // replaces the whole object, no deep merge
   CHECK(s.contexts().at("os") == rt::json{{"name", "bsd"}});
+  s.set_contexts({{"os", {{"name", "hurd"}}}, {"app", {{"v", 1}}}});  // top-level merge
+  CHECK(s.contexts().size() == 2);
+  CHECK(s.contexts().at("os") == rt::json{{"name", "hurd"}});
   s.remove_context("os");
+  s.remove_context("app");
   CHECK(s.contexts().empty());
   s.set_user({.id = "1", .email = "a@b"});
   s.set_user({.username = "u"});  // replaces, no field merge
@@ -58,6 +62,9 @@ TEST_CASE("scope setters insert, overwrite and remove") {
 
 TEST_CASE("set_context refuses a non-object and names the key") {
   rt::scope s;
+  CHECK_THROWS_AS(s.set_contexts({{"ok", rt::json::object()}, {"bad", "text"}}),
+                  std::invalid_argument);
+  CHECK(s.contexts().empty());  // nothing merged
   CHECK_THROWS_WITH_AS(s.set_context("os", 42),
                        doctest::Contains("context \"os\" must be a JSON object"),
                        std::invalid_argument);

@@ -91,9 +91,7 @@ class chan {
   // buffer has room); v is moved from only when it returns true. Never parks. Throws
   // rt::channel_closed on a closed channel; false on a nil one.
   bool try_send(T&& v) const { return detail::chan_send(c_, std::addressof(v), false); }
-  bool try_send(const T& v) const
-    requires std::is_copy_constructible_v<T>
-  {
+  bool try_send(const T& v) const requires std::is_copy_constructible_v<T> {
     T copy(v);
     return try_send(std::move(copy));
   }

@@ -5,7 +5,8 @@
 //   void worker(rt::context ctx, rt::chan<job> jobs) {
 //     for (;;) {
 //       bool stop = false;
-//       rt::select(rt::case_recv(jobs, [&](std::optional<job> j) { if (j) run(*j); else stop = true; }),
+//       rt::select(rt::case_recv(jobs, [&](std::optional<job> j) { if (j) run(*j); else stop =
+//       true; }),
 //                  rt::case_recv(ctx.done(), [&] { stop = true; }));
 //       if (stop) return;
 //     }
@@ -75,7 +76,7 @@ class context {
   friend class cancel_func;
   friend std::pair<context, cancel_func> with_cancel(const context& parent);
   friend std::pair<context, cancel_func> with_deadline(const context& parent,
-                                                            clock::time_point deadline);
+                                                       clock::time_point deadline);
   friend std::size_t detail::context_children(const context& ctx) noexcept;
 
   explicit context(std::shared_ptr<detail::context_node> node) noexcept : node_(std::move(node)) {}

@@ -51,11 +51,11 @@ class rw_mutex {
  private:
   static constexpr std::int32_t max_readers = 1 << 30;
 
-  mutex writer_;                              // held by the writer, and by a writer waiting
-  detail::sema writer_sem_;                   // the writer waits here for readers to leave
-  detail::sema reader_sem_;                   // readers wait here for the writer to finish
-  std::atomic<std::int32_t> readers_{0};      // readers in or waiting; - max_readers while a writer is
-  std::atomic<std::int32_t> departing_{0};    // readers the waiting writer still waits for
+  mutex writer_;                          // held by the writer, and by a writer waiting
+  detail::sema writer_sem_;               // the writer waits here for readers to leave
+  detail::sema reader_sem_;               // readers wait here for the writer to finish
+  std::atomic<std::int32_t> readers_{0};  // readers in or waiting; - max_readers while a writer is
+  std::atomic<std::int32_t> departing_{0};  // readers the waiting writer still waits for
 };
 
 }  // namespace rt

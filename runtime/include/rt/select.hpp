@@ -104,6 +104,9 @@ inline constexpr bool is_case<send_case<T, O, V, F>> = true;
 template <class F>
 inline constexpr bool is_case<default_case<F>> = true;
 
+template <class C>
+concept any_case = is_case<std::remove_cvref_t<C>>;
+
 template <class F, class T>
 concept recv_callback = std::invocable<F&, std::optional<T>> || std::invocable<F&>;
 
@@ -124,7 +127,7 @@ detail::recv_case<T, true, std::decay_t<F>> case_recv(chan<T>&& ch, F&& f = {}) 
 // of type T is moved from only if this case runs; anything else is first converted to
 // a T owned by the case. f may be omitted.
 template <class T, class U, std::invocable F = detail::no_callback>
-  requires std::same_as<U, T&> || std::constructible_from<T, U&&>
+requires std::same_as<U, T&> || std::constructible_from<T, U&&>
 auto case_send(const chan<T>& ch, U&& value, F&& f = {}) {
   if constexpr (std::same_as<U, T&>) {
     return detail::send_case<T, false, T*, std::decay_t<F>>{ch, std::addressof(value),
@@ -135,14 +138,14 @@ auto case_send(const chan<T>& ch, U&& value, F&& f = {}) {
   }
 }
 template <class T, class U, std::invocable F = detail::no_callback>
-  requires std::same_as<U, T&> || std::constructible_from<T, U&&>
+requires std::same_as<U, T&> || std::constructible_from<T, U&&>
 auto case_send(chan<T>&& ch, U&& value, F&& f = {}) {
   if constexpr (std::same_as<U, T&>) {
     return detail::send_case<T, true, T*, std::decay_t<F>>{std::move(ch), std::addressof(value),
                                                            std::forward<F>(f)};
   } else {
-    return detail::send_case<T, true, T, std::decay_t<F>>{
-        std::move(ch), T(std::forward<U>(value)), std::forward<F>(f)};
+    return detail::send_case<T, true, T, std::decay_t<F>>{std::move(ch), T(std::forward<U>(value)),
+                                                          std::forward<F>(f)};
   }
 }
 
@@ -156,10 +159,10 @@ detail::default_case<std::decay_t<F>> case_default(F&& f = {}) {
 // its index. Parks unless a case is ready or there is a case_default. Throws
 // rt::channel_closed when the chosen case sends on a closed channel, and what the
 // chosen callback throws.
-template <class... Cases>
-  requires(sizeof...(Cases) > 0 && (detail::is_case<std::remove_cvref_t<Cases>> && ...))
+template <detail::any_case... Cases>
 std::size_t select(Cases&&... cases) {
   constexpr std::size_t n = sizeof...(Cases);
+  static_assert(n > 0, "rt::select: no cases (a select that parks forever is not offered)");
   static_assert(n <= UINT16_MAX, "rt::select: too many cases");
   constexpr bool is_default[] = {detail::is_default_case<std::remove_cvref_t<Cases>>...};
   static_assert(std::count(std::begin(is_default), std::end(is_default), true) <= 1,

@@ -37,7 +37,9 @@ void sleep_until(clock::time_point tp);
 
 // sleep_for parks the calling goroutine for at least d (a plain thread blocks); returns
 // at once when d <= 0.
-inline void sleep_for(clock::duration d) { sleep_until(clock::now() + d); }
+inline void sleep_for(clock::duration d) {
+  sleep_until(clock::now() + d);
+}
 
 // after returns a channel (capacity 1) that receives the time once, when d has passed
 // (Go's time.After). Never parks. The timer frees itself when it fires.

@@ -7,10 +7,11 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <rt/rt.hpp>
+
+#include "../../common/plain_thread.hpp"
 
 using namespace std::chrono_literals;
 
@@ -124,14 +125,16 @@ TEST_CASE("every goroutine selecting on done wakes on cancel") {
   std::atomic<int> stopped{0};
   rt::wait_group wg;
   for (int i = 0; i < 100; ++i) {
-    wg.go([&stopped](rt::context c, rt::chan<int> j) {
-      for (;;) {
-        bool stop = false;
-        rt::select(rt::case_recv(j), rt::case_recv(c.done(), [&] { stop = true; }));
-        if (stop) break;
-      }
-      stopped.fetch_add(1);
-    }, ctx, jobs);
+    wg.go(
+        [&stopped](rt::context c, rt::chan<int> j) {
+          for (;;) {
+            bool stop = false;
+            rt::select(rt::case_recv(j), rt::case_recv(c.done(), [&] { stop = true; }));
+            if (stop) break;
+          }
+          stopped.fetch_add(1);
+        },
+        ctx, jobs);
   }
   for (int i = 0; i < 500; ++i) jobs.send(i);
   cancel();
@@ -164,8 +167,8 @@ TEST_CASE("concurrent cancels of parents and children, and timers firing meanwhi
 TEST_CASE("a plain thread waits on done; a goroutine cancels") {
   auto [ctx, cancel] = rt::with_cancel(rt::context::background());
   std::optional<rt::context_error> seen;
-  auto finished = rt::make_chan<int>();
-  std::thread th([&, c = ctx] {
+  rt::go([cancel = cancel] { cancel(); });
+  rt_test::on_plain_thread([&, c = ctx] {
     c.done().recv();
     seen = c.err();
     auto [t, tc] = rt::with_timeout(c, 1h);  // made from a plain thread, parent cancelled
@@ -173,10 +176,6 @@ TEST_CASE("a plain thread waits on done; a goroutine cancels") {
     auto [d, dc] = rt::with_timeout(rt::context::background(), 1ms);
     d.done().recv();
     CHECK(d.err() == rt::context_error::deadline_exceeded);
-    finished.close();
   });
-  rt::go([cancel = cancel] { cancel(); });
-  finished.recv();
-  th.join();
   CHECK(seen == rt::context_error::canceled);
 }

@@ -18,8 +18,7 @@ TEST_CASE("default runs when nothing is ready, and its index is returned") {
   auto b = rt::make_chan<int>(1);
   bool ran_default = false;
   std::size_t i = rt::select(rt::case_recv(a, [](std::optional<int>) { FAIL("a was not ready"); }),
-                             rt::case_default([&] { ran_default = true; }),
-                             rt::case_recv(b));
+                             rt::case_default([&] { ran_default = true; }), rt::case_recv(b));
   CHECK(i == 1);
   CHECK(ran_default);
 }
@@ -29,8 +28,9 @@ TEST_CASE("a ready receive runs its callback with the value; a send delivers") {
   auto out = rt::make_chan<int>(1);
   in.send(9);
   std::optional<int> got;
-  std::size_t i = rt::select(rt::case_recv(in, [&](std::optional<int> v) { got = v; }),
-                             rt::case_send(rt::make_chan<int>(), 1, [] { FAIL("unbuffered, nobody receives"); }));
+  std::size_t i = rt::select(
+      rt::case_recv(in, [&](std::optional<int> v) { got = v; }),
+      rt::case_send(rt::make_chan<int>(), 1, [] { FAIL("unbuffered, nobody receives"); }));
   CHECK(i == 0);
   CHECK(got == 9);
   bool sent = false;
@@ -198,11 +198,10 @@ TEST_CASE("the same channel in two cases of one select") {
 TEST_CASE("timeouts with rt::after and cancellation with ctx.done()") {
   rt::chan<int> never = rt::make_chan<int>();
   bool timed_out = false;
-  std::size_t i = rt::select(rt::case_recv(never),
-                             rt::case_recv(rt::after(std::chrono::milliseconds(1)),
-                                           [&](std::optional<rt::clock::time_point> t) {
-                                             timed_out = t.has_value();
-                                           }));
+  std::size_t i = rt::select(
+      rt::case_recv(never),
+      rt::case_recv(rt::after(std::chrono::milliseconds(1)),
+                    [&](std::optional<rt::clock::time_point> t) { timed_out = t.has_value(); }));
   CHECK(i == 1);
   CHECK(timed_out);
 

@@ -271,8 +271,8 @@ TEST_CASE("cond: broadcast wakes every waiter; signal without waiters is a no-op
   rt::cond c;
   c.signal();
   c.broadcast();
-  bool go = false;   // guarded by mu
-  int waiting = 0;   // guarded by mu
+  bool go = false;  // guarded by mu
+  int waiting = 0;  // guarded by mu
   rt::wait_group wg;
   constexpr int n = 50;
   for (int i = 0; i < n; ++i) {
@@ -318,4 +318,34 @@ TEST_CASE("cond between a plain thread and goroutines") {
     c.wait(lk, [&] { return stage == 2; });
   }
   t.join();
+}
+
+TEST_CASE("once and rw_mutex from plain threads and goroutines together") {
+  rt::once once;
+  std::atomic<int> runs{0};
+  rt::rw_mutex mu;
+  long a = 0, b = 0;  // guarded by mu; a == b outside a write
+  std::atomic<long> bad{0};
+  auto body = [&](int i) {
+    once.call([&] { runs.fetch_add(1); });
+    for (int k = 0; k < 2000; ++k) {
+      if ((i + k) % 4 == 0) {
+        std::lock_guard lk(mu);
+        ++a;
+        ++b;
+      } else {
+        std::shared_lock lk(mu);
+        if (a != b) bad.fetch_add(1);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back(body, t);
+  rt::wait_group wg;
+  for (int g = 0; g < 8; ++g) wg.go(body, g);
+  wg.wait();
+  for (auto& t : threads) t.join();
+  CHECK(runs == 1);
+  CHECK(bad == 0);
+  CHECK(a == b);
 }

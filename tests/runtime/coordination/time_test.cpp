@@ -11,6 +11,8 @@
 
 #include <rt/rt.hpp>
 
+#include "../../common/plain_thread.hpp"
+
 using namespace std::chrono_literals;
 
 TEST_CASE("sleep_for parks for at least the duration; zero and negative return at once") {
@@ -28,12 +30,14 @@ TEST_CASE("10,000 goroutines sleep at once and all wake") {
   rt::wait_group wg;
   std::atomic<int> woke{0};
   for (int i = 0; i < 10000; ++i) {
-    wg.go([&woke](int k) {
-      auto t0 = rt::clock::now();
-      auto d = std::chrono::microseconds(100 * (k % 20));
-      rt::sleep_for(d);
-      if (rt::clock::now() - t0 >= d) woke.fetch_add(1);
-    }, i);
+    wg.go(
+        [&woke](int k) {
+          auto t0 = rt::clock::now();
+          auto d = std::chrono::microseconds(100 * (k % 20));
+          rt::sleep_for(d);
+          if (rt::clock::now() - t0 >= d) woke.fetch_add(1);
+        },
+        i);
   }
   wg.wait();
   CHECK(woke == 10000);
@@ -107,7 +111,7 @@ TEST_CASE("timer stop and reset from many goroutines at once, then a clean stop"
     }
     wg.wait();
     t.stop();
-    t.c.try_recv();  // a firing from the concurrent phase may have left a value
+    t.c.try_recv();         // a firing from the concurrent phase may have left a value
     CHECK_FALSE(t.stop());  // stopped for good: nothing pending
     CHECK_FALSE(t.reset(std::chrono::microseconds(1)));
     CHECK(t.c.recv().has_value());  // the reset fires exactly once...
@@ -129,8 +133,7 @@ TEST_CASE("ticker ticks repeatedly; after stop no tick arrives") {
   tk.c.try_recv();  // a tick sent before stop may be buffered
   rt::sleep_for(3ms);
   CHECK_FALSE(tk.c.try_recv().has_value());
-  CHECK_THROWS_WITH_AS(rt::ticker(0ms), "rt::ticker: non-positive interval",
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(rt::ticker(0ms), "rt::ticker: non-positive interval", std::invalid_argument);
 }
 
 TEST_CASE("a ticker with a slow receiver drops ticks instead of queueing them") {
@@ -140,10 +143,9 @@ TEST_CASE("a ticker with a slow receiver drops ticks instead of queueing them") 
 }
 
 TEST_CASE("timers, tickers and sleep from a plain thread") {
-  // The main goroutine parks (it must not block its worker in join: with one worker,
-  // nobody would run the timers).
-  auto finished = rt::make_chan<int>();
-  std::thread th([finished] {
+  // on_plain_thread parks this goroutine meanwhile: with one worker, a blocked worker
+  // would run no timers.
+  rt_test::on_plain_thread([] {
     auto t0 = rt::clock::now();
     rt::sleep_for(1ms);
     CHECK(rt::clock::now() - t0 >= 1ms);
@@ -153,10 +155,7 @@ TEST_CASE("timers, tickers and sleep from a plain thread") {
     CHECK(tk.c.recv().has_value());
     CHECK(tk.c.recv().has_value());
     CHECK(rt::after(0ms).recv().has_value());
-    finished.close();
   });
-  finished.recv();
-  th.join();
 }
 
 TEST_CASE("timer and ticker move") {

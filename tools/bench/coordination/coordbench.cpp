@@ -121,15 +121,17 @@ void bench_mutex(int tasks, int iters) {
 // select4: four producers, each on its own unbuffered channel; one consumer selects over
 // the four channels until it has received all n values.
 void bench_select4(long n) {
-  rt::chan<long> chans[4] = {rt::make_chan<long>(), rt::make_chan<long>(),
-                             rt::make_chan<long>(), rt::make_chan<long>()};
+  rt::chan<long> chans[4] = {rt::make_chan<long>(), rt::make_chan<long>(), rt::make_chan<long>(),
+                             rt::make_chan<long>()};
   rt::wait_group wg;
   long sum = 0;
   auto t0 = clk::now();
   for (int p = 0; p < 4; ++p) {
-    wg.go([n, ch = chans[p]](long first) {
-      for (long v = first; v < n; v += 4) ch.send(v);
-    }, long{p});
+    wg.go(
+        [n, ch = chans[p]](long first) {
+          for (long v = first; v < n; v += 4) ch.send(v);
+        },
+        long{p});
   }
   wg.go([&] {
     auto add = [&sum](std::optional<long> v) { sum += *v; };
@@ -174,23 +176,32 @@ void bench_parked(long n) {
 }
 
 // timers: 100,000 goroutines each sleep a random 1-10 ms, ten times; wall time in ms.
-// Then timers_idle_cpu: 100,000 goroutines all asleep for 500 ms, the process's CPU use
-// (user + system, all threads) over 300 ms of it, in percent of one CPU.
+// Then timers_idle_cpu: 100,000 goroutines all asleep for 1 s; once all are parked, the
+// process's CPU use (user + system, all threads) over 300 ms, in percent of one CPU.
 void bench_timers(int n, int rounds) {
   rt::wait_group wg;
   auto t0 = clk::now();
   for (int g = 0; g < n; ++g) {
-    wg.go([rounds](unsigned seed) {
-      std::minstd_rand rng(seed);
-      for (int r = 0; r < rounds; ++r) rt::sleep_for(std::chrono::milliseconds(1 + rng() % 10));
-    }, static_cast<unsigned>(g + 1));
+    wg.go(
+        [rounds](unsigned seed) {
+          std::minstd_rand rng(seed);
+          for (int r = 0; r < rounds; ++r) rt::sleep_for(std::chrono::milliseconds(1 + rng() % 10));
+        },
+        static_cast<unsigned>(g + 1));
   }
   wg.wait();
   result("timers", ns_since(t0) / 1e6, "ms");
 
   rt::wait_group sleepers;
-  for (int g = 0; g < n; ++g) sleepers.go([] { rt::sleep_for(std::chrono::milliseconds(500)); });
-  rt::sleep_for(std::chrono::milliseconds(100));  // all are parked by now
+  std::atomic<int> asleep{0};
+  for (int g = 0; g < n; ++g) {
+    sleepers.go([&asleep] {
+      asleep.fetch_add(1);
+      rt::sleep_for(std::chrono::milliseconds(1000));
+    });
+  }
+  while (asleep.load() < n) rt::sleep_for(std::chrono::milliseconds(1));
+  rt::sleep_for(std::chrono::milliseconds(20));  // let the last ones actually park
   double c0 = cpu_seconds();
   auto w0 = clk::now();
   rt::sleep_for(std::chrono::milliseconds(300));

@@ -60,6 +60,8 @@ class scope {
   // set_context replaces the whole context under `key`. Throws std::invalid_argument
   // ("rt::scope::set_context: context \"<key>\" must be a JSON object") for a non-object.
   void set_context(std::string key, json context);
+  // set_contexts merges at the top level (set_context for each entry, same check).
+  void set_contexts(const std::map<std::string, json>& contexts);
   void remove_context(const std::string& key);
   void set_user(rt::user user);                    // replaces the whole user
   void set_level(std::optional<rt::level> level);  // std::nullopt unsets it

@@ -69,7 +69,7 @@ struct chan_waiter {
   select_waiter* sel = nullptr;  // the select this case belongs to, or nullptr
   chan_waiter* prev = nullptr;   // links in chan_core::recvq or sendq
   chan_waiter* next = nullptr;
-  bool success = false;          // set by the waker: the value moved (false: woken by close)
+  bool success = false;  // set by the waker: the value moved (false: woken by close)
 };
 
 struct waitq {

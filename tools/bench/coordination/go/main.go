@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -71,7 +72,8 @@ func cpuSeconds() float64 {
 }
 
 // timers: n goroutines each sleep a random 1-10 ms, ten times; wall time in ms. Then
-// timers_idle_cpu: n goroutines all asleep for 500 ms, CPU use over 300 ms of it.
+// timers_idle_cpu: n goroutines all asleep for 1 s; once all are parked, CPU use over
+// 300 ms.
 func benchTimers(n, rounds int) {
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -89,14 +91,19 @@ func benchTimers(n, rounds int) {
 	result("timers", float64(time.Since(start).Nanoseconds())/1e6, "ms")
 
 	var sleepers sync.WaitGroup
+	var asleep int64
 	sleepers.Add(n)
 	for g := 0; g < n; g++ {
 		go func() {
 			defer sleepers.Done()
-			time.Sleep(500 * time.Millisecond)
+			atomic.AddInt64(&asleep, 1)
+			time.Sleep(1000 * time.Millisecond)
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	for atomic.LoadInt64(&asleep) < int64(n) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
 	c0 := cpuSeconds()
 	w0 := time.Now()
 	time.Sleep(300 * time.Millisecond)
