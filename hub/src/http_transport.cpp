@@ -15,7 +15,11 @@
 //   5. finish(seq): handled_ = seq, wake flushers.
 #include <curl/curl.h>
 
+#include <strings.h>
+
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "rt/hub/client.hpp"

@@ -3,6 +3,8 @@
 //
 // Owns: one optional deadline per category.
 // Invariant: merge and extend only ever move a deadline later.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>

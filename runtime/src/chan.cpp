@@ -14,20 +14,24 @@
 //      value, sets `success`, unlocks and unparks us. It can never resume us too early
 //      (we were suspended before it got the lock) and nobody else can find us again.
 //
-// Select, the wake-up protocol (Go's runtime/select.go):
+// Select, the wake-up protocol (Go's runtime/select.go, plus a first lock-light pass):
 //   1. shuffle the non-nil cases into a random poll order (uniform choice among ready
-//      cases) and sort them by channel address into a lock order (no lock-order
-//      deadlock between selects; a channel used by two cases is locked once);
-//   2. lock every channel; poll the cases in poll order; the first that can complete
-//      does, all locks drop, and its index is returned;
-//   3. otherwise put one chan_waiter per case on its channel's queue, all pointing at
-//      one select_waiter; lock select_waiter::lock, unlock the channels and park on it;
-//   4. a waker that dequeues one of our waiters must win the CAS of `fired` from nullptr
+//      cases);
+//   2. poll the cases in that order, each with only its own channel locked; the first
+//      that can complete does and its index is returned (a select that finds a case
+//      ready — and every select with a default — touches no other channel's lock);
+//   3. otherwise sort the cases by channel address into a lock order (no lock-order
+//      deadlock between selects; a channel used by two cases is locked once), lock every
+//      channel and poll again, as in 2;
+//   4. still nothing: put one chan_waiter per case on its channel's queue, all pointing
+//      at one select_waiter; lock select_waiter::lock, unlock the channels and park on
+//      it;
+//   5. a waker that dequeues one of our waiters must win the CAS of `fired` from nullptr
 //      to that waiter (losers drop the stale waiter and look further); it moves the
 //      value, then locks and unlocks select_waiter::lock — which we hold until fully
 //      suspended — and unparks us;
-//   5. woken, we lock every channel again, unlink the waiters of the other cases (some
-//      may already have been dropped by losers of step 4) and report `fired`.
+//   6. woken, we lock every channel again, unlink the waiters of the other cases (some
+//      may already have been dropped by losers of step 5) and report `fired`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -68,13 +72,13 @@ void unlink(waitq& q, chan_waiter* w) noexcept {
   w->next = nullptr;
 }
 
-// unlink_if_queued removes w unless a waker already dropped it (select step 5).
+// unlink_if_queued removes w unless a waker already dropped it (select step 6).
 void unlink_if_queued(waitq& q, chan_waiter* w) noexcept {
   if (w->prev != nullptr || q.first == w) unlink(q, w);
 }
 
 // dequeue pops the first waiter that this caller may wake: a single operation, or a
-// select case whose select it claims (step 4). Cases of selects claimed elsewhere are
+// select case whose select it claims (step 5). Cases of selects claimed elsewhere are
 // dropped on the way.
 chan_waiter* dequeue(waitq& q) noexcept {
   while (chan_waiter* w = q.first) {
@@ -91,7 +95,7 @@ chan_waiter* dequeue(waitq& q) noexcept {
 void wake(chan_waiter* w) noexcept {
   const sched::waiter who = w->who;
   if (select_waiter* s = w->sel) {
-    detail::lock_fast(s->lock);  // select step 4: the selector is fully parked once we get this
+    detail::lock_fast(s->lock);  // select step 5: the selector is fully parked once we get this
     s->lock.unlock();
   }
   sched::unpark(who);  // from here on, w (on the woken stack) may be gone
@@ -160,6 +164,11 @@ step try_recv_locked(chan_core* c, void* opt, chan_waiter** woken) noexcept {
     return step::done;
   }
   return c->closed ? step::closed : step::would_block;
+}
+
+// try_case_locked runs one step of a select case (its channel locked).
+step try_case_locked(const select_case& sc, chan_waiter** woken) noexcept {
+  return sc.send ? try_send_locked(sc.c, sc.elem, woken) : try_recv_locked(sc.c, sc.elem, woken);
 }
 
 [[noreturn]] void throw_send_on_closed() {
@@ -300,7 +309,7 @@ void chan_close(chan_core* c) {
 
 std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* order, std::size_t n,
                        bool block) {
-  // Step 1: poll order (inside-out Fisher-Yates over the non-nil cases) and lock order.
+  // Step 1: poll order (inside-out Fisher-Yates over the non-nil cases).
   std::uint16_t* poll = order;
   std::uint16_t* locks = order + n;
   std::size_t m = 0;
@@ -311,31 +320,46 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
     poll[j] = static_cast<std::uint16_t>(i);
     ++m;
   }
-  std::copy(poll, poll + m, locks);
-  std::sort(locks, locks + m, [cs](std::uint16_t a, std::uint16_t b) {
-    return std::less<chan_core*>()(cs[a].c, cs[b].c);
-  });
+  // A case completed (its locks released): wake its peer, report it.
+  auto completed = [cs](std::size_t i, step s, chan_waiter* woken) {
+    if (woken != nullptr) wake(woken);
+    if (s == step::closed && cs[i].send) throw_send_on_closed();
+    return i;
+  };
 
-  // Step 2: poll.
+  // Step 2: poll each case with only its own channel locked.
+  for (std::size_t k = 0; k < m; ++k) {
+    const std::size_t i = poll[k];
+    chan_waiter* woken = nullptr;
+    lock_fast(cs[i].c->lock);
+    const step s = try_case_locked(cs[i], &woken);
+    cs[i].c->lock.unlock();
+    if (s != step::would_block) return completed(i, s, woken);
+  }
+  if (!block) return n;
+  if (m == 0) block_forever("select (no cases)");
+
+  // Step 3: lock every channel in address order and poll again.
+  std::copy(poll, poll + m, locks);
+  for (std::size_t k = 1; k < m; ++k) {  // insertion sort: m is small
+    const std::uint16_t x = locks[k];
+    std::size_t j = k;
+    for (; j > 0 && std::less<chan_core*>()(cs[x].c, cs[locks[j - 1]].c); --j) {
+      locks[j] = locks[j - 1];
+    }
+    locks[j] = x;
+  }
   lock_all(cs, locks, m);
   for (std::size_t k = 0; k < m; ++k) {
     const std::size_t i = poll[k];
     chan_waiter* woken = nullptr;
-    const step s = cs[i].send ? try_send_locked(cs[i].c, cs[i].elem, &woken)
-                              : try_recv_locked(cs[i].c, cs[i].elem, &woken);
+    const step s = try_case_locked(cs[i], &woken);
     if (s == step::would_block) continue;
     unlock_all(cs, locks, m);
-    if (woken != nullptr) wake(woken);
-    if (s == step::closed && cs[i].send) throw_send_on_closed();
-    return i;
+    return completed(i, s, woken);
   }
-  if (!block) {
-    unlock_all(cs, locks, m);
-    return n;
-  }
-  if (m == 0) block_forever("select (no cases)");
 
-  // Step 3: enqueue on every channel and park.
+  // Step 4: enqueue on every channel and park.
   select_waiter sel;
   const sched::waiter self = sched::waiter::self();
   for (std::size_t k = 0; k < m; ++k) {
@@ -351,7 +375,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
   unlock_all(cs, locks, m);
   sched::park(sl, "select");
 
-  // Step 5: dequeue the other cases.
+  // Step 6: dequeue the other cases.
   chan_waiter* fired = sel.fired.load(std::memory_order_acquire);
   lock_all(cs, locks, m);
   for (std::size_t k = 0; k < m; ++k) {

@@ -31,8 +31,8 @@ constexpr std::size_t page_size = 4096;
 constexpr std::size_t default_stack = 64 * 1024;
 constexpr std::size_t main_stack = 1024 * 1024;
 
-std::mutex lifecycle_mu;                 // guards starting and stopping pools
-bool default_runtime = false;            // the running pool was started by a plain go()
+std::mutex lifecycle_mu;       // guards starting and stopping pools
+bool default_runtime = false;  // the running pool was started by a plain go()
 std::atomic<panic_policy> policy{panic_policy::crash};
 std::atomic<int> left_at_exit{0};
 
@@ -189,12 +189,15 @@ void go_cancel(job& j) noexcept {
   sched::release_unused(f);
 }
 
-void go_commit(job& j) { sched::launch(fiber_of(j)); }
+void go_commit(job& j) {
+  sched::launch(fiber_of(j));
+}
 
 int run_main(job& main, const options& opts) {
   if (sched::current() != nullptr) {
-    throw std::logic_error("rt::run: called from inside a goroutine (run is the program's entry, "
-                           "use rt::go to start goroutines)");
+    throw std::logic_error(
+        "rt::run: called from inside a goroutine (run is the program's entry, "
+        "use rt::go to start goroutines)");
   }
   bool own = false;
   {
@@ -252,8 +255,9 @@ int run_main(job& main, const options& opts) {
   if (own) {
     std::lock_guard lk(lifecycle_mu);
     if (!sched::stop(std::chrono::milliseconds(1000))) {
-      std::fprintf(stderr, "rt: a worker thread is stuck in a goroutine that never parks; "
-                           "left it running\n");
+      std::fprintf(stderr,
+                   "rt: a worker thread is stuck in a goroutine that never parks; "
+                   "left it running\n");
     }
   }
   return sig.panicked ? 2 : 0;
@@ -261,9 +265,13 @@ int run_main(job& main, const options& opts) {
 
 }  // namespace detail
 
-void yield() { sched::yield(); }
+void yield() {
+  sched::yield();
+}
 
-int num_goroutine() { return sched::live(); }
+int num_goroutine() {
+  return sched::live();
+}
 
 int gomaxprocs() {
   int n = sched::workers();
@@ -275,7 +283,9 @@ std::uint64_t goroutine_id() noexcept {
   return f != nullptr ? f->goid : 0;
 }
 
-int goroutines_left() { return left_at_exit.load(std::memory_order_relaxed); }
+int goroutines_left() {
+  return left_at_exit.load(std::memory_order_relaxed);
+}
 
 void add_panic_observer(panic_observer observer) {
   std::lock_guard lk(observers_mu);

@@ -37,7 +37,9 @@ int register_task_local(task_local_hooks h) {
   return n;
 }
 
-void*& task_local_value(int slot) noexcept { return detail::current_locals()[slot]; }
+void*& task_local_value(int slot) noexcept {
+  return detail::current_locals()[slot];
+}
 
 namespace detail {
 

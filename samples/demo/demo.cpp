@@ -70,10 +70,13 @@ int main() {
     bool open = true, late = false;
     auto deadline = rt::after(std::chrono::seconds(5));
     while (open && !late) {
-      rt::select(rt::case_recv(squares, [&](std::optional<long> v) {
-                   if (v) total += *v;
-                   else open = false;
-                 }),
+      rt::select(rt::case_recv(squares,
+                               [&](std::optional<long> v) {
+                                 if (v)
+                                   total += *v;
+                                 else
+                                   open = false;
+                               }),
                  rt::case_recv(deadline, [&](auto) { late = true; }));
     }
     std::printf("3. pipeline: sum of squares 1..1000 = %ld%s\n", total, late ? " (timed out)" : "");
@@ -83,10 +86,13 @@ int main() {
     rt::init_client({.release = "demo@1.0", .transport = events});
     rt::wait_group hubs;
     for (int g = 1; g <= 2; ++g) {
-      hubs.go([](int id) {
-        rt::configure_scope([id](rt::scope& s) { s.set_tag("secretTag", "go#" + std::to_string(id)); });
-        rt::capture_message("Hello from Goroutine! #" + std::to_string(id));
-      }, g);
+      hubs.go(
+          [](int id) {
+            rt::configure_scope(
+                [id](rt::scope& s) { s.set_tag("secretTag", "go#" + std::to_string(id)); });
+            rt::capture_message("Hello from Goroutine! #" + std::to_string(id));
+          },
+          g);
     }
     hubs.wait();
     for (const auto& ev : events->events()) {

@@ -102,15 +102,15 @@ struct worker {
   std::atomic<std::uint64_t> schedtick{0};
 
   // ---- owner-thread-only state ----
-  fiber* current = nullptr;                          // the goroutine running here
-  boost::fibers::context* dispatcher = nullptr;      // Boost's dispatcher, when ready
-  boost::fibers::context* main_ctx = nullptr;        // this thread's main context, when ready
-  boost::fibers::scheduler* bsched = nullptr;        // this thread's Boost scheduler
-  fiber* next_to_run = nullptr;                      // launch(): the child to switch to
-  bool parent_to_runnext = false;                    // launch(): where awakened() puts the parent
-  bool yielding = false;                             // yield(): awakened() queues without waking
-  bool spinning = false;                             // counted in pool::nspinning
-  fiber* cache = nullptr;                            // idle fibers, linked by fiber::next
+  fiber* current = nullptr;                      // the goroutine running here
+  boost::fibers::context* dispatcher = nullptr;  // Boost's dispatcher, when ready
+  boost::fibers::context* main_ctx = nullptr;    // this thread's main context, when ready
+  boost::fibers::scheduler* bsched = nullptr;    // this thread's Boost scheduler
+  fiber* next_to_run = nullptr;                  // launch(): the child to switch to
+  bool parent_to_runnext = false;                // launch(): where awakened() puts the parent
+  bool yielding = false;                         // yield(): awakened() queues without waking
+  bool spinning = false;                         // counted in pool::nspinning
+  fiber* cache = nullptr;                        // idle fibers, linked by fiber::next
   int cache_len = 0;
   std::uint32_t rng = 0;
   std::uint32_t timer_tick = 0;
@@ -122,31 +122,31 @@ struct worker {
   std::atomic<std::int64_t> finished{0};
 
   // ---- timers (timers.cpp) ----
-  spinlock timer_lock;                                // guards heap, firing
-  std::vector<timer*> heap;                           // min-heap on timer::when
-  timer* firing = nullptr;                            // the timer whose fire() runs now
-  std::atomic<std::int64_t> next_when{INT64_MAX};     // heap top, ns since clock epoch
+  spinlock timer_lock;                             // guards heap, firing
+  std::vector<timer*> heap;                        // min-heap on timer::when
+  timer* firing = nullptr;                         // the timer whose fire() runs now
+  std::atomic<std::int64_t> next_when{INT64_MAX};  // heap top, ns since clock epoch
 
   // ---- parking (worker.cpp) ----
   int epfd = -1;
   int evfd = -1;
-  bool idle = false;                                  // in pool::idle; guarded by pool::idle_mu
-  std::atomic<std::int64_t> parked_until{0};          // 0: not parked; else wake-up time (ns)
+  bool idle = false;                          // in pool::idle; guarded by pool::idle_mu
+  std::atomic<std::int64_t> parked_until{0};  // 0: not parked; else wake-up time (ns)
   std::thread thread;
-  std::atomic<bool> done{false};                      // the thread has left its loop
+  std::atomic<bool> done{false};  // the thread has left its loop
 };
 
 struct pool {
   config cfg;
   std::vector<std::unique_ptr<worker>> workers;
-  moodycamel::ConcurrentQueue<fiber*> inject;         // runnable fibers from outside
-  std::atomic<int> nspinning{0};                      // workers spinning for work
-  std::atomic<int> nidle{0};                          // workers in `idle`
-  std::mutex idle_mu;                                 // guards idle and worker::idle
+  moodycamel::ConcurrentQueue<fiber*> inject;  // runnable fibers from outside
+  std::atomic<int> nspinning{0};               // workers spinning for work
+  std::atomic<int> nidle{0};                   // workers in `idle`
+  std::mutex idle_mu;                          // guards idle and worker::idle
   std::vector<worker*> idle;
   std::atomic<bool> stopping{false};
-  spinlock cache_lock;                                // guards cache, cache_len
-  fiber* cache = nullptr;                             // idle fibers shared by all workers
+  spinlock cache_lock;     // guards cache, cache_len
+  fiber* cache = nullptr;  // idle fibers shared by all workers
   int cache_len = 0;
 };
 

@@ -34,8 +34,9 @@ void* map_or_throw(std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
-    throw std::system_error(errno, std::generic_category(),
-                            "rt: cannot map " + std::to_string(bytes) + " bytes of goroutine stacks");
+    throw std::system_error(
+        errno, std::generic_category(),
+        "rt: cannot map " + std::to_string(bytes) + " bytes of goroutine stacks");
   }
   return p;
 }

@@ -23,8 +23,8 @@
 namespace rt::sched {
 
 struct stack {
-  void* base = nullptr;     // lowest usable byte
-  std::size_t size = 0;     // usable bytes
+  void* base = nullptr;  // lowest usable byte
+  std::size_t size = 0;  // usable bytes
   bool guarded = false;
   explicit operator bool() const noexcept { return base != nullptr; }
   void* top() const noexcept { return static_cast<char*>(base) + size; }
@@ -47,9 +47,9 @@ class stack_pool {
   };
   stack carve(std::size_t size);  // with mu_ held
 
-  std::mutex mu_;                  // guards everything below
-  std::vector<free_list> free_;    // one per stack size in use
-  long guard_budget_ = -1;         // stacks that may still get a guard page; -1: unread
+  std::mutex mu_;                // guards everything below
+  std::vector<free_list> free_;  // one per stack size in use
+  long guard_budget_ = -1;       // stacks that may still get a guard page; -1: unread
 };
 
 stack_pool& stacks() noexcept;

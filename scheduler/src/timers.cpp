@@ -23,7 +23,9 @@ namespace {
 
 enum status : int { st_idle = 0, st_pending = 1, st_done = 2 };
 
-std::int64_t ns(clock::time_point tp) noexcept { return tp.time_since_epoch().count(); }
+std::int64_t ns(clock::time_point tp) noexcept {
+  return tp.time_since_epoch().count();
+}
 
 void place(std::vector<timer*>& h, std::size_t i, timer* t) noexcept {
   h[i] = t;

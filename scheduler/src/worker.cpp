@@ -69,9 +69,9 @@ namespace {
 
 namespace bf = boost::fibers;
 
-constexpr int local_cache_max = 64;     // idle fibers kept per worker
-constexpr int global_cache_max = 1024;  // idle fibers kept for all workers
-constexpr std::int64_t spin_ns = 5000;  // how long an idle worker looks for work
+constexpr int local_cache_max = 64;             // idle fibers kept per worker
+constexpr int global_cache_max = 1024;          // idle fibers kept for all workers
+constexpr std::int64_t spin_ns = 5000;          // how long an idle worker looks for work
 constexpr std::int64_t recheck_ns = 1'000'000;  // idle look at busy workers' run-next slots
 
 thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
@@ -102,7 +102,9 @@ fiber* fiber_of(bf::context* ctx) noexcept {
   return reinterpret_cast<fiber*>((end + 255) & ~std::uintptr_t{255});
 }
 
-stack stack_of(const fiber* f) noexcept { return stack{f->stack_base, f->stack_size, f->guarded}; }
+stack stack_of(const fiber* f) noexcept {
+  return stack{f->stack_base, f->stack_size, f->guarded};
+}
 
 // Hands make_worker_context the stack we already carved; gives it back to the pool
 // when Boost destroys the context.
@@ -221,7 +223,8 @@ fiber* take_global(pool* p, worker* w) noexcept {
   if (ninject.load(std::memory_order_relaxed) <= 0) return nullptr;
   // Take a fair share of the global queue (at most 32), not just one.
   fiber* batch[32];
-  const int share = 1 + ninject.load(std::memory_order_relaxed) / static_cast<int>(p->workers.size());
+  const int share =
+      1 + ninject.load(std::memory_order_relaxed) / static_cast<int>(p->workers.size());
   std::size_t n = p->inject.try_dequeue_bulk(batch, static_cast<std::size_t>(std::min(share, 32)));
   if (n == 0) return nullptr;
   ninject.fetch_sub(static_cast<int>(n), std::memory_order_relaxed);
@@ -321,7 +324,8 @@ class algo final : public bf::algo::algorithm {
   }
 
   // The idle loop (dispatcher context, nothing local to run).
-  void suspend_until(const std::chrono::steady_clock::time_point& boost_deadline) noexcept override {
+  void suspend_until(
+      const std::chrono::steady_clock::time_point& boost_deadline) noexcept override {
     if (p_->stopping.load()) {
       if (w_->main_ctx == nullptr) park_worker(INT64_MAX);
       return;
@@ -357,8 +361,7 @@ class algo final : public bf::algo::algorithm {
     w->bsched->attach_worker_context(f->ctx);
     f->state = fiber_state::running;
     w->current = f;
-    w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
+    w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return f->ctx;
   }
 
@@ -477,7 +480,9 @@ class algo final : public bf::algo::algorithm {
       epoll_event ev[4];
       int r = ::epoll_pwait2(w->epfd, ev, 4, tsp, nullptr);
       if (r < 0 && errno == ENOSYS) {
-        int ms = tsp == nullptr ? -1 : static_cast<int>((ts.tv_sec * 1000) + (ts.tv_nsec + 999'999) / 1'000'000);
+        int ms = tsp == nullptr
+                     ? -1
+                     : static_cast<int>((ts.tv_sec * 1000) + (ts.tv_nsec + 999'999) / 1'000'000);
         ::epoll_wait(w->epfd, ev, 4, ms);
       }
     }
@@ -597,14 +602,18 @@ void fiber_entry::operator()(fiber* f) const noexcept {
   }
 }
 
-worker* this_worker() noexcept { return t_worker; }
+worker* this_worker() noexcept {
+  return t_worker;
+}
 
 void wake_worker(worker* w) noexcept {
   std::uint64_t one = 1;
   (void)!::write(w->evfd, &one, sizeof one);
 }
 
-std::int64_t now_ns() noexcept { return clock::now().time_since_epoch().count(); }
+std::int64_t now_ns() noexcept {
+  return clock::now().time_since_epoch().count();
+}
 
 // ---- public entry points -------------------------------------------------------------
 
@@ -676,7 +685,9 @@ bool stop(std::chrono::milliseconds grace) {
   return all;
 }
 
-bool running() noexcept { return the_pool.load(std::memory_order_acquire) != nullptr; }
+bool running() noexcept {
+  return the_pool.load(std::memory_order_acquire) != nullptr;
+}
 
 int workers() noexcept {
   pool* p = the_pool.load(std::memory_order_acquire);

@@ -220,3 +220,20 @@ TEST_CASE("close is idempotent; afterwards sends are dropped and flush is false"
   CHECK_FALSE(t->flush(1s));
   CHECK(receiver.requests().size() == 1);
 }
+
+TEST_CASE("sends and flushes may run concurrently") {
+  http_receiver receiver;
+  auto t = transport_for(receiver);
+  rt::wait_group wg;
+  for (int g = 0; g < 2; ++g) {
+    wg.go([t] {
+      for (int i = 0; i < 200; ++i) send_message(*t, "concurrent");
+    });
+  }
+  wg.go([t] {
+    for (int i = 0; i < 20; ++i) CHECK(t->flush(patience));
+  });
+  wg.wait();
+  CHECK(t->flush(patience));
+  CHECK(receiver.requests().size() == 400);
+}

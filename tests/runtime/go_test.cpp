@@ -108,10 +108,12 @@ TEST_CASE("a goroutine sees a copy of a range-loop value, each value exactly onc
   std::multiset<int> seen;
   rt::wait_group wg;
   for (int v : values) {
-    wg.go([&](int got) {
-      std::lock_guard lk(mu);
-      seen.insert(got);
-    }, v);
+    wg.go(
+        [&](int got) {
+          std::lock_guard lk(mu);
+          seen.insert(got);
+        },
+        v);
   }
   wg.wait();
   CHECK(seen.size() == 1000);

@@ -75,12 +75,14 @@ TEST_CASE("siblings are isolated from each other, over many iterations") {
   for (int iter = 0; iter < 1000; ++iter) {
     rt::wait_group wg;
     for (int k = 0; k < 2; ++k) {
-      wg.go([&mixed](int me) {
-        const std::string mine = "sibling-" + std::to_string(me);
-        set(mine);
-        rt::yield();
-        if (get() != mine) mixed.fetch_add(1);
-      }, k);
+      wg.go(
+          [&mixed](int me) {
+            const std::string mine = "sibling-" + std::to_string(me);
+            set(mine);
+            rt::yield();
+            if (get() != mine) mixed.fetch_add(1);
+          },
+          k);
     }
     wg.wait();
   }

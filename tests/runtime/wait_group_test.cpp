@@ -56,10 +56,12 @@ TEST_CASE("wg.go counts down even when the goroutine's function returns early") 
   rt::wait_group wg;
   std::atomic<int> ran{0};
   for (int i = 0; i < 1000; ++i) {
-    wg.go([&ran](int v) {
-      if (v % 2 == 0) return;
-      ran.fetch_add(1);
-    }, i);
+    wg.go(
+        [&ran](int v) {
+          if (v % 2 == 0) return;
+          ran.fetch_add(1);
+        },
+        i);
   }
   wg.wait();
   CHECK(ran == 500);

@@ -45,9 +45,9 @@ struct options {
 
 namespace detail {
 int run_main(job& main, const options& opts);
-job& go_begin();             // reserves a goroutine and returns its (empty) job
+job& go_begin();                // reserves a goroutine and returns its (empty) job
 void go_cancel(job&) noexcept;  // gives the reserved goroutine back (the job's emplace threw)
-void go_commit(job&);        // starts the reserved goroutine
+void go_commit(job&);           // starts the reserved goroutine
 }  // namespace detail
 
 // run starts the worker pool, runs `main` as the main goroutine on it and returns main's

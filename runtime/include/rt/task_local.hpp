@@ -9,8 +9,8 @@
 //
 // Example:
 //   static const int kRequestId = rt::register_task_local({
-//       .clone = [](void* v) -> void* { return v ? new std::string(*static_cast<std::string*>(v)) : nullptr; },
-//       .destroy = [](void* v) { delete static_cast<std::string*>(v); }});
+//       .clone = [](void* v) -> void* { return v ? new std::string(*static_cast<std::string*>(v)) :
+//       nullptr; }, .destroy = [](void* v) { delete static_cast<std::string*>(v); }});
 //   rt::task_local_value(kRequestId) = new std::string("req-42");   // this goroutine only
 #pragma once
 

@@ -70,8 +70,8 @@ class wait_group {
   // counter in the high 32 bits, number of waiters in the low 32 (Go's layout): add()
   // is one atomic add unless it takes the counter to zero with waiters present.
   std::atomic<std::uint64_t> state_{0};
-  sched::spinlock lock_;             // guards waiters_
-  waiter_node* waiters_ = nullptr;   // parked in wait(), on their own stacks
+  sched::spinlock lock_;            // guards waiters_
+  waiter_node* waiters_ = nullptr;  // parked in wait(), on their own stacks
 };
 
 }  // namespace rt

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   if (what == "procs" && argc > 2) return procs(std::atoi(argv[2]));
   if (what == "overflow") return overflow();
   if (what == "plain_go") return plain_go();
-  std::fprintf(stderr, "usage: run_programs blocked|panic|panic_continue|procs N|overflow|plain_go\n");
+  std::fprintf(stderr,
+               "usage: run_programs blocked|panic|panic_continue|procs N|overflow|plain_go\n");
   return 64;
 }

@@ -1,6 +1,6 @@
 // Go peers for rt benchmarks that ../shared/peers/go lacks. Usage: gobench_extra <bench>.
 //   yield_ping  two goroutines each calling runtime.Gosched n times; ns per yield
-//   idle_cpu    10,000 goroutines asleep for 5 s; CPU used meanwhile, % of one core
+//   idle_cpu    10,000 goroutines asleep for 5 s; CPU used while they sleep, % of one core
 package main
 
 import (
@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,15 +41,20 @@ func cpuSeconds() float64 {
 
 func idleCPU() {
 	var wg sync.WaitGroup
-	c0 := cpuSeconds()
-	start := time.Now()
+	var started int64
 	for i := 0; i < 10000; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			atomic.AddInt64(&started, 1)
 			time.Sleep(5 * time.Second)
 		}()
 	}
+	for atomic.LoadInt64(&started) < 10000 {
+		runtime.Gosched()
+	}
+	c0 := cpuSeconds()
+	start := time.Now()
 	wg.Wait()
 	wall := time.Since(start).Seconds()
 	result("idle_cpu", 100*(cpuSeconds()-c0)/wall, "pct_core")

@@ -13,8 +13,8 @@
 namespace rt::detail {
 
 struct goroutine {
-  job work;                              // first member: go_commit finds the record from it
-  void* locals[max_task_locals] = {};    // task-local values; see rt/task_local.hpp
+  job work;                            // first member: go_commit finds the record from it
+  void* locals[max_task_locals] = {};  // task-local values; see rt/task_local.hpp
 };
 static_assert(sizeof(goroutine) <= sched::fiber::payload_size);
 static_assert(offsetof(sched::fiber, payload) == 0);
@@ -22,7 +22,9 @@ static_assert(offsetof(sched::fiber, payload) == 0);
 inline goroutine* record_of(sched::fiber* f) noexcept {
   return std::launder(reinterpret_cast<goroutine*>(f->payload));
 }
-inline sched::fiber* fiber_of(job& j) noexcept { return reinterpret_cast<sched::fiber*>(&j); }
+inline sched::fiber* fiber_of(job& j) noexcept {
+  return reinterpret_cast<sched::fiber*>(&j);
+}
 
 // The calling goroutine's task-local table, or the calling thread's.
 void** current_locals() noexcept;

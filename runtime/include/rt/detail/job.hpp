@@ -29,11 +29,11 @@ class job {
     using closure = bound<std::decay_t<F>, std::decay_t<Args>...>;
     void* where = storage_;
     if constexpr (sizeof(closure) > inline_size || alignof(closure) > alignof(std::max_align_t)) {
-      where = ::operator new(sizeof(closure), std::align_val_t{alignof(closure)});
+      where = ::operator new (sizeof(closure), std::align_val_t{alignof(closure)});
       try {
         heap_ = new (where) closure(std::forward<F>(f), std::forward<Args>(args)...);
       } catch (...) {
-        ::operator delete(where, std::align_val_t{alignof(closure)});
+        ::operator delete (where, std::align_val_t{alignof(closure)});
         throw;
       }
       ops_ = &heap_ops<closure>;
@@ -88,7 +88,7 @@ class job {
     C* c;
     ~destroy_heap() {
       c->~C();
-      ::operator delete(c, std::align_val_t{alignof(C)});
+      ::operator delete (c, std::align_val_t{alignof(C)});
     }
   };
 
@@ -102,13 +102,11 @@ class job {
       [](job& j) noexcept { std::launder(reinterpret_cast<C*>(j.storage_))->~C(); }};
 
   template <class C>
-  static constexpr ops heap_ops{
-      [](job& j) {
-        destroy_heap<C> guard{static_cast<C*>(j.heap_)};
-        (*guard.c)();
-      },
-      [](job& j) noexcept { destroy_heap<C>{static_cast<C*>(j.heap_)}; }};
-
+  static constexpr ops heap_ops{[](job& j) {
+                                  destroy_heap<C> guard{static_cast<C*>(j.heap_)};
+                                  (*guard.c)();
+                                },
+                                [](job& j) noexcept { destroy_heap<C>{static_cast<C*>(j.heap_)}; }};
 };
 
 }  // namespace rt::detail

@@ -64,11 +64,11 @@ struct fiber {
   std::uint64_t goid = 0;                 // id of the goroutine it runs; 0 when idle
   fiber* next = nullptr;                  // link in a fiber cache
   fiber_state state = fiber_state::idle;
-  bool big = false;                       // main-goroutine stack: never cached
-  const char* wait_reason = "";           // static string, set by park()
-  void* stack_base = nullptr;             // lowest usable byte (canary lives here)
-  std::size_t stack_size = 0;             // whole mapping, guard page included
-  bool guarded = false;                   // has a PROT_NONE guard page below stack_base
+  bool big = false;              // main-goroutine stack: never cached
+  const char* wait_reason = "";  // static string, set by park()
+  void* stack_base = nullptr;    // lowest usable byte (canary lives here)
+  std::size_t stack_size = 0;    // whole mapping, guard page included
+  bool guarded = false;          // has a PROT_NONE guard page below stack_base
 };
 
 struct config {
