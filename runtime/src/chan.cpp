@@ -39,7 +39,7 @@
 #include <stdexcept>
 
 #include "rt/chan.hpp"
-#include "rt/detail/lock_fast.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 
 namespace rt::detail {
 namespace {
@@ -95,7 +95,7 @@ chan_waiter* dequeue(waitq& q) noexcept {
 void wake(chan_waiter* w) noexcept {
   const sched::waiter who = w->who;
   if (select_waiter* s = w->sel) {
-    detail::lock_fast(s->lock);  // select step 5: the selector is fully parked once we get this
+    sched::lock_fast(s->lock);  // select step 5: the selector is fully parked once we get this
     s->lock.unlock();
   }
   sched::unpark(who);  // from here on, w (on the woken stack) may be gone
@@ -192,7 +192,7 @@ std::uint32_t random_below(std::uint32_t n) noexcept {
 void lock_all(const select_case* cs, const std::uint16_t* order, std::size_t m) noexcept {
   for (std::size_t k = 0; k < m; ++k) {
     chan_core* c = cs[order[k]].c;
-    if (k == 0 || c != cs[order[k - 1]].c) detail::lock_fast(c->lock);
+    if (k == 0 || c != cs[order[k - 1]].c) sched::lock_fast(c->lock);
   }
 }
 
@@ -236,7 +236,7 @@ bool chan_send(chan_core* c, void* elem, bool block) {
     if (!block) return false;
     block_forever("chan send (nil chan)");
   }
-  sched::spinlock_lock lk = detail::locked(c->lock);
+  sched::spinlock_lock lk = sched::locked(c->lock);
   chan_waiter* woken = nullptr;
   switch (try_send_locked(c, elem, &woken)) {
     case step::done:
@@ -264,7 +264,7 @@ bool chan_recv(chan_core* c, void* opt, bool block) {
     if (!block) return false;
     block_forever("chan receive (nil chan)");
   }
-  sched::spinlock_lock lk = detail::locked(c->lock);
+  sched::spinlock_lock lk = sched::locked(c->lock);
   chan_waiter* woken = nullptr;
   switch (try_recv_locked(c, opt, &woken)) {
     case step::done:
@@ -287,7 +287,7 @@ bool chan_recv(chan_core* c, void* opt, bool block) {
 
 void chan_close(chan_core* c) {
   if (c == nullptr) throw std::logic_error("close of nil channel");
-  sched::spinlock_lock lk = detail::locked(c->lock);
+  sched::spinlock_lock lk = sched::locked(c->lock);
   if (c->closed) throw channel_closed("close of closed channel");
   c->closed = true;
   // Collect every waiter (linked through `next`, free once dequeued), wake after unlock.
@@ -331,7 +331,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
   for (std::size_t k = 0; k < m; ++k) {
     const std::size_t i = poll[k];
     chan_waiter* woken = nullptr;
-    lock_fast(cs[i].c->lock);
+    sched::lock_fast(cs[i].c->lock);
     const step s = try_case_locked(cs[i], &woken);
     cs[i].c->lock.unlock();
     if (s != step::would_block) return completed(i, s, woken);
@@ -371,7 +371,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
     w.success = false;
     enqueue(cs[i].send ? cs[i].c->sendq : cs[i].c->recvq, &w);
   }
-  sched::spinlock_lock sl = detail::locked(sel.lock);
+  sched::spinlock_lock sl = sched::locked(sel.lock);
   unlock_all(cs, locks, m);
   sched::park(sl, "select");
 
@@ -392,7 +392,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
 
 void block_forever(const char* reason) {
   sched::spinlock never_woken;
-  sched::spinlock_lock lk = detail::locked(never_woken);
+  sched::spinlock_lock lk = sched::locked(never_woken);
   sched::park(lk, reason);
   std::fprintf(stderr, "rt: fatal error: a goroutine parked forever (%s) was woken\n", reason);
   std::abort();

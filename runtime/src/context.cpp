@@ -31,8 +31,8 @@
 #include <mutex>
 
 #include "rt/context.hpp"
-#include "rt/detail/lock_fast.hpp"
-#include "time_internal.hpp"
+#include "rt/runtime.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 
 namespace rt {
 namespace detail {
@@ -102,13 +102,13 @@ void context_node::unlink_from_parent() noexcept {
   // Unlinked already (e.g. by the parent's cascade, which may be running on this very
   // thread with the parent's lock held): nothing to do, and no lock to take.
   if (parent == nullptr || !linked.load(std::memory_order_acquire)) return;
-  sched::spinlock_lock lk = detail::locked(parent->lock);
+  sched::spinlock_lock lk = sched::locked(parent->lock);
   if (linked.load(std::memory_order_relaxed)) unlink(parent.get(), this);
 }
 
 void context_node::cancel(context_error why, bool detach) noexcept {
   {
-    sched::spinlock_lock lk = detail::locked(lock);  // step 1
+    sched::spinlock_lock lk = sched::locked(lock);  // step 1
     if (err_code.load(std::memory_order_relaxed) >= 0) return;
     err_code.store(static_cast<int>(why), std::memory_order_release);
     done.close();  // step 2: only the winner of step 1 gets here, so it cannot throw
@@ -126,7 +126,7 @@ void context_node::cancel(context_error why, bool detach) noexcept {
 
 std::size_t context_children(const context& ctx) noexcept {
   if (ctx.node_ == nullptr) return 0;
-  sched::spinlock_lock lk = detail::locked(ctx.node_->lock);
+  sched::spinlock_lock lk = sched::locked(ctx.node_->lock);
   std::size_t n = 0;
   for (context_node* c = ctx.node_->first_child; c != nullptr; c = c->next_sibling) ++n;
   return n;
@@ -146,7 +146,7 @@ std::shared_ptr<context_node> make_child(const std::shared_ptr<context_node>& pa
       deadline.has_value() &&
       (parent == nullptr || !parent->deadline.has_value() || *deadline < *parent->deadline);
   if (!own_deadline && parent != nullptr) deadline = parent->deadline;
-  if (own_deadline) detail::need_scheduler();
+  if (own_deadline) detail::ensure_runtime();
   auto node = std::make_shared<context_node>(parent, deadline);
   if (own_deadline && *deadline > clock::now()) {  // set up before anyone can see the node
     node->when = *deadline;
@@ -156,7 +156,7 @@ std::shared_ptr<context_node> make_child(const std::shared_ptr<context_node>& pa
   if (parent != nullptr) {
     int parent_err;
     {
-      sched::spinlock_lock lk = detail::locked(parent->lock);
+      sched::spinlock_lock lk = sched::locked(parent->lock);
       parent_err = parent->err_code.load(std::memory_order_relaxed);
       if (parent_err < 0) {
         node->next_sibling = parent->first_child;

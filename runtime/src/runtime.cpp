@@ -147,18 +147,6 @@ void stop_default_runtime() {
   }
 }
 
-void ensure_runtime() {
-  if (sched::running()) return;
-  std::lock_guard lk(lifecycle_mu);
-  if (sched::running()) return;
-  sched::start(make_config(options{}));
-  if (!default_runtime) {
-    static std::once_flag once;
-    std::call_once(once, [] { std::atexit(stop_default_runtime); });
-  }
-  default_runtime = true;
-}
-
 detail::job& begin(bool big) {
   sched::fiber* f = sched::acquire(big);
   auto* g = new (f->payload) detail::goroutine;
@@ -175,6 +163,18 @@ detail::job& begin(bool big) {
 }  // namespace
 
 namespace detail {
+
+void ensure_runtime() {
+  if (sched::running()) return;
+  std::lock_guard lk(lifecycle_mu);
+  if (sched::running()) return;
+  sched::start(make_config(options{}));
+  if (!default_runtime) {
+    static std::once_flag once;
+    std::call_once(once, [] { std::atexit(stop_default_runtime); });
+  }
+  default_runtime = true;
+}
 
 job& go_begin() {
   ensure_runtime();

@@ -28,7 +28,7 @@
 #include <cstdlib>
 
 #include "rt/cond.hpp"
-#include "rt/detail/lock_fast.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 #include "rt/mutex.hpp"
 #include "rt/rw_mutex.hpp"
 
@@ -69,7 +69,7 @@ void spin_pause() noexcept {
 // ---- detail::sema -------------------------------------------------------------------
 
 void detail::sema::acquire(bool lifo, const char* reason) noexcept {
-  sched::spinlock_lock lk = detail::locked(lock_);
+  sched::spinlock_lock lk = sched::locked(lock_);
   if (tokens_ > 0) {
     --tokens_;
     return;
@@ -91,7 +91,7 @@ void detail::sema::acquire(bool lifo, const char* reason) noexcept {
 }
 
 bool detail::sema::release() noexcept {
-  sched::spinlock_lock lk = detail::locked(lock_);
+  sched::spinlock_lock lk = sched::locked(lock_);
   node* w = head_;
   if (w == nullptr) {
     ++tokens_;
@@ -249,12 +249,12 @@ void rw_mutex::unlock() noexcept {
 // ---- cond ---------------------------------------------------------------------------
 
 std::uint64_t cond::enter() noexcept {
-  sched::spinlock_lock lk = detail::locked(lock_);
+  sched::spinlock_lock lk = sched::locked(lock_);
   return next_ticket_++;
 }
 
 void cond::park_until_notified(std::uint64_t ticket) noexcept {
-  sched::spinlock_lock lk = detail::locked(lock_);
+  sched::spinlock_lock lk = sched::locked(lock_);
   if (ticket < notify_) return;  // notified between enter() and here
   node me{sched::waiter::self(), ticket, nullptr};
   if (tail_ != nullptr) {
@@ -267,7 +267,7 @@ void cond::park_until_notified(std::uint64_t ticket) noexcept {
 }
 
 void cond::signal() noexcept {
-  sched::spinlock_lock lk = detail::locked(lock_);
+  sched::spinlock_lock lk = sched::locked(lock_);
   if (notify_ == next_ticket_) return;  // nobody waits
   const std::uint64_t ticket = notify_++;
   // The waiter holding `ticket` may not have parked yet: then it sees ticket < notify_.
@@ -284,7 +284,7 @@ void cond::signal() noexcept {
 }
 
 void cond::broadcast() noexcept {
-  sched::spinlock_lock lk = detail::locked(lock_);
+  sched::spinlock_lock lk = sched::locked(lock_);
   if (notify_ == next_ticket_) return;
   notify_ = next_ticket_;
   node* n = head_;

@@ -17,10 +17,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "rt/detail/lock_fast.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 #include "rt/runtime.hpp"
 #include "rt/time.hpp"
-#include "time_internal.hpp"
 
 namespace rt {
 namespace detail {
@@ -32,12 +31,6 @@ struct time_source : sched::timer {
   sched::spinlock lock;       // serialises stop/reset; a ticker's re-arm against stop
   bool stopped = false;       // ticker: never re-arm again; guarded by lock
 };
-
-// A goroutine that does nothing: rt::go starts the default runtime on its way.
-// (The runtime core exposes no start-only call yet.)
-void need_scheduler() {
-  if (!sched::running()) rt::go([] {});
-}
 
 }  // namespace detail
 
@@ -68,7 +61,7 @@ void fire_ticker(sched::timer* t) noexcept {
   auto* s = static_cast<time_source*>(t);
   offer(s->c);
   const clock::time_point now = clock::now();
-  sched::spinlock_lock lk = detail::locked(s->lock);
+  sched::spinlock_lock lk = sched::locked(s->lock);
   if (s->stopped) return;
   clock::time_point next = s->when + s->period;
   if (next <= now) next += ((now - next) / s->period + 1) * s->period;  // skip missed ticks
@@ -79,7 +72,7 @@ void fire_ticker(sched::timer* t) noexcept {
 // make_source builds a record whose first firing is d from now; the caller starts it.
 std::unique_ptr<time_source> make_source(clock::duration d, clock::duration period,
                                          void (*fire)(sched::timer*)) {
-  detail::need_scheduler();
+  detail::ensure_runtime();
   auto s = std::make_unique<time_source>();
   s->c = make_chan<clock::time_point>(1);
   s->period = period;
@@ -93,7 +86,7 @@ std::unique_ptr<time_source> make_source(clock::duration d, clock::duration peri
 void stop_source(time_source* s) noexcept {
   if (s == nullptr || !sched::running()) return;
   {
-    sched::spinlock_lock lk = detail::locked(s->lock);
+    sched::spinlock_lock lk = sched::locked(s->lock);
     s->stopped = true;
   }
   sched::timer_stop(s);
@@ -107,7 +100,7 @@ struct sleeper : sched::timer {
 void fire_sleeper(sched::timer* t) noexcept {
   auto* s = static_cast<sleeper*>(t);
   const sched::waiter who = s->who;
-  detail::lock_fast(s->lock);  // step 2: the sleeper is suspended once we get the lock
+  sched::lock_fast(s->lock);  // step 2: the sleeper is suspended once we get the lock
   s->lock.unlock();
   sched::unpark(who);  // s lives on the sleeper's stack: not touched after this
 }
@@ -124,7 +117,7 @@ void sleep_until(clock::time_point tp) {
   s.when = tp;
   s.fire = fire_sleeper;
   s.who = sched::waiter::self();
-  sched::spinlock_lock lk = detail::locked(s.lock);
+  sched::spinlock_lock lk = sched::locked(s.lock);
   sched::timer_start(&s);
   sched::park(lk, "sleep");
 }
@@ -161,13 +154,13 @@ timer::~timer() {
 
 bool timer::stop() {
   if (src_ == nullptr) return false;
-  sched::spinlock_lock lk = detail::locked(src_->lock);
+  sched::spinlock_lock lk = sched::locked(src_->lock);
   return sched::timer_stop(src_.get());
 }
 
 bool timer::reset(clock::duration d) {
   if (src_ == nullptr) throw std::logic_error("rt::timer::reset: timer was moved from");
-  sched::spinlock_lock lk = detail::locked(src_->lock);
+  sched::spinlock_lock lk = sched::locked(src_->lock);
   const bool was_pending = sched::timer_stop(src_.get());
   src_->when = clock::now() + d;
   sched::timer_start(src_.get());

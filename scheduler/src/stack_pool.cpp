@@ -10,6 +10,7 @@
 #include <system_error>
 
 #if defined(RT_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -54,6 +55,10 @@ stack stack_pool::allocate(std::size_t size) {
     if (fl.size == size && !fl.stacks.empty()) {
       stack s = fl.stacks.back();
       fl.stacks.pop_back();
+#if defined(RT_ASAN)
+      // Frames of the stack's previous fiber may still be poisoned in ASan's shadow.
+      __asan_unpoison_memory_region(s.base, s.size);
+#endif
       return s;
     }
   }

@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "internal.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 
 namespace rt::sched {
 namespace {
@@ -82,7 +83,7 @@ void timer_start(timer* t) {
   if (w == nullptr) w = p->workers.front().get();
   const std::int64_t when = ns(t->when);
   {
-    spinlock_lock lk(w->timer_lock);
+    spinlock_lock lk = locked(w->timer_lock);
     t->heap = w;
     t->status.store(st_pending, std::memory_order_relaxed);
     w->heap.push_back(t);
@@ -101,7 +102,7 @@ void timer_start(timer* t) {
 bool timer_stop(timer* t) noexcept {
   worker* w = t->heap;
   if (w == nullptr) return false;
-  spinlock_lock lk(w->timer_lock);
+  spinlock_lock lk = locked(w->timer_lock);
   if (t->status.load(std::memory_order_relaxed) == st_pending) {
     remove_at(w, static_cast<std::size_t>(t->heap_index));
     t->status.store(st_idle, std::memory_order_relaxed);
@@ -111,7 +112,7 @@ bool timer_stop(timer* t) noexcept {
   while (w->firing == t) {  // fire() runs on another thread: wait until it returned
     lk.unlock();
     std::this_thread::yield();
-    lk.lock();
+    relock(lk);
   }
   return false;
 }
@@ -122,7 +123,7 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
   if (try_only) {
     if (!lk.try_lock()) return false;
   } else {
-    lk.lock();
+    relock(lk);
   }
   bool fired = false;
   while (!w->heap.empty() && ns(w->heap.front()->when) <= now) {
@@ -134,7 +135,7 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
     void (*fire)(timer*) = t->fire;
     lk.unlock();
     fire(t);  // from here on, t may be gone
-    lk.lock();
+    relock(lk);
     w->firing = nullptr;
     fired = true;
   }

@@ -52,6 +52,7 @@
 #include <system_error>
 
 #include "internal.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 #include "stack_pool.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -552,7 +553,7 @@ void worker_main(pool* p, worker* w, main_parking* mp) {
   {
     // The thread's main context waits here until stop(); meanwhile the dispatcher and
     // goroutines run on this thread.
-    spinlock_lock lk(mp->lock);
+    spinlock_lock lk = locked(mp->lock);
     if (!mp->stop) {
       mp->who = waiter::self();
       park(lk, "worker main");
@@ -588,7 +589,7 @@ void fiber_entry::operator()(fiber* f) const noexcept {
       w->bsched->suspend();  // only w pops its cache, and only after this switch
       continue;
     }
-    spinlock_lock lk(p->cache_lock);
+    spinlock_lock lk = locked(p->cache_lock);
     if (p->cache_len < global_cache_max) {
       f->next = p->cache;
       p->cache = f;
@@ -653,7 +654,7 @@ bool stop(std::chrono::milliseconds grace) {
   if (p == nullptr) return true;
   p->stopping.store(true, std::memory_order_seq_cst);
   for (auto& mp : mains) {
-    spinlock_lock l(mp->lock);
+    spinlock_lock l = locked(mp->lock);
     mp->stop = true;
     waiter who = mp->who;
     l.unlock();
@@ -703,7 +704,7 @@ fiber* acquire(bool big) {
       --w->cache_len;
       return f;
     }
-    spinlock_lock lk(p->cache_lock);
+    spinlock_lock lk = locked(p->cache_lock);
     if (fiber* f = p->cache) {
       p->cache = f->next;
       --p->cache_len;
@@ -725,7 +726,7 @@ int live() noexcept {
 
 void release_unused(fiber* f) noexcept {
   pool* p = the_pool.load(std::memory_order_acquire);
-  spinlock_lock lk(p->cache_lock);
+  spinlock_lock lk = locked(p->cache_lock);
   f->next = p->cache;
   p->cache = f;
   ++p->cache_len;

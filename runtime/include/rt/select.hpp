@@ -1,6 +1,6 @@
 // rt/select.hpp — rt::select, Go's select statement over channel operations.
 //
-// Example (samples/coordination/fan_in.cpp):
+// Example (samples/coordination/pipeline.cpp has a fan-in built on it):
 //   std::size_t i = rt::select(
 //       rt::case_recv(jobs, [](std::optional<Job> j) { /* j empty: jobs is closed */ }),
 //       rt::case_send(out, value, [] { /* value was delivered */ }),

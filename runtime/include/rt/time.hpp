@@ -16,6 +16,9 @@
 // sleeper's until it is woken, after()'s until it fired, rt::timer's and rt::ticker's
 // until their destructor stopped them (which waits for a callback in progress).
 //
+// Timers live on the running pool's heaps: an rt::timer, rt::ticker or deadline context
+// that outlives the rt::run that created it is dead (its destructor does nothing).
+//
 // Time values sent on the channels are rt::clock::now() at firing. Like Go 1.19's, the
 // channels have capacity 1 and a tick that finds the channel full is dropped.
 #pragma once

@@ -36,10 +36,14 @@ int blocked() {
   return 0;
 }
 
+// crash: main waits for something the panicking goroutine never delivers, so only the
+// panic can end the process (exit status 2). report_and_continue: wg.go's done() runs
+// while the exception unwinds the goroutine, and main goes on.
 int panic(rt::panic_policy policy) {
   int rc = rt::run(
-      [] {
+      [policy] {
         rt::wait_group wg;
+        if (policy == rt::panic_policy::crash) wg.add(1);
         wg.go([] { throw std::runtime_error("boom from a goroutine"); });
         wg.wait();
         std::printf("main goes on after the panic\n");
