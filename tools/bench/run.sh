@@ -73,10 +73,10 @@ if want idle_cpu; then  # 5 s each, once
   run "$OUT/gobench_extra" idle_cpu
 fi
 if want coordination && [ -x tools/bench/coordination/bench.sh ]; then
-  REPS=$REPS bash tools/bench/coordination/bench.sh "$B" | grep '^RESULT' | tee -a "$LOG"
+  REPS=$REPS bash tools/bench/coordination/bench.sh "$B" | grep '^RESULT' | grep -v ' runs=' | tee -a "$LOG"
 fi
 if want hub && [ -x tools/bench/hub/bench.sh ]; then
-  REPS=$REPS bash tools/bench/hub/bench.sh "$B" | grep '^RESULT' | tee -a "$LOG"
+  REPS=$REPS bash tools/bench/hub/bench.sh "$B" | grep '^RESULT' | grep -v ' runs=' | tee -a "$LOG"
 fi
 
 echo "# medians (ms, ns/op, KiB, bytes, pct: lower is better; ops/s, events/s: higher is better)"

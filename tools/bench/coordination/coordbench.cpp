@@ -17,23 +17,14 @@
 
 #include <rt/rt.hpp>
 
+#include "../bench_util.hpp"
+
 namespace {
 
-using clk = std::chrono::steady_clock;
-
-void result(const std::string& name, double value, const char* unit) {
-  std::printf("RESULT name=%s impl=rt value=%.3f unit=%s\n", name.c_str(), value, unit);
-  std::fflush(stdout);
-}
-
-[[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "FAIL: %s\n", what.c_str());
-  std::exit(1);
-}
-
-double ns_since(clk::time_point t0) {
-  return std::chrono::duration<double, std::nano>(clk::now() - t0).count();
-}
+using rt_bench::clk;
+using rt_bench::fail;
+using rt_bench::ns_since;
+using rt_bench::result;
 
 long rss_bytes() {
   std::ifstream f("/proc/self/status");

@@ -16,19 +16,13 @@
 #include <rt/hub.hpp>
 #include <rt/rt.hpp>
 
+#include "../bench_util.hpp"
+
 namespace {
 
-using clk = std::chrono::steady_clock;
-
-void result(const char* name, double value, const char* unit) {
-  std::printf("RESULT name=%s impl=rt value=%.3f unit=%s\n", name, value, unit);
-  std::fflush(stdout);
-}
-
-[[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "hub_bench: FAIL: %s\n", what.c_str());
-  std::exit(1);
-}
+using rt_bench::clk;
+using rt_bench::fail;
+using rt_bench::result;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
