@@ -72,10 +72,10 @@ if want idle_cpu; then  # 5 s each, once
   run "$B/tools/bench/rtbench" idle_cpu
   run "$OUT/gobench_extra" idle_cpu
 fi
-if want coordination && [ -x tools/bench/coordination/bench.sh ]; then
+if want coordination; then
   REPS=$REPS bash tools/bench/coordination/bench.sh "$B" | grep '^RESULT' | grep -v ' runs=' | tee -a "$LOG"
 fi
-if want hub && [ -x tools/bench/hub/bench.sh ]; then
+if want hub; then
   REPS=$REPS bash tools/bench/hub/bench.sh "$B" | grep '^RESULT' | grep -v ' runs=' | tee -a "$LOG"
 fi
 
