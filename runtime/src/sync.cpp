@@ -28,9 +28,9 @@
 #include <cstdlib>
 
 #include "rt/cond.hpp"
-#include "rt/scheduler/lock_fast.hpp"
 #include "rt/mutex.hpp"
 #include "rt/rw_mutex.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -17,8 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "rt/scheduler/lock_fast.hpp"
 #include "rt/runtime.hpp"
+#include "rt/scheduler/lock_fast.hpp"
 #include "rt/time.hpp"
 
 namespace rt {

@@ -3,6 +3,8 @@
 // loudly on a wrong result, and the clock.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +22,14 @@ inline void result(const std::string& name, double value, const char* unit) {
 [[noreturn]] inline void fail(const std::string& what) {
   std::fprintf(stderr, "FAIL: %s\n", what.c_str());
   std::exit(1);
+}
+
+// cpu_seconds returns the user + system CPU time this process has used.
+inline double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 inline double ns_since(clk::time_point t0) {

@@ -18,6 +18,7 @@
 namespace {
 
 using rt_bench::clk;
+using rt_bench::cpu_seconds;
 using rt_bench::fail;
 using rt_bench::ns_since;
 using rt_bench::result;
@@ -75,13 +76,6 @@ void bench_yield_ping(long n) {
   }
   wg.wait();
   result("yield_ping", ns_since(t0) / (2.0 * n), "ns/op");
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // idle_cpu: 10,000 goroutines asleep for 5 s; the CPU the process uses during 4 s of

@@ -45,7 +45,7 @@ struct options {
 
 namespace detail {
 int run_main(job& main, const options& opts);
-void ensure_runtime();       // starts the default runtime unless a pool runs
+void ensure_runtime();          // starts the default runtime unless a pool runs
 job& go_begin();                // reserves a goroutine and returns its (empty) job
 void go_cancel(job&) noexcept;  // gives the reserved goroutine back (the job's emplace threw)
 void go_commit(job&);           // starts the reserved goroutine

@@ -22,6 +22,7 @@
 namespace {
 
 using rt_bench::clk;
+using rt_bench::cpu_seconds;
 using rt_bench::fail;
 using rt_bench::ns_since;
 using rt_bench::result;
@@ -38,13 +39,6 @@ long rss_bytes() {
     f.ignore(1 << 20, '\n');
   }
   return 0;
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // pingpong_unbuf: a driver sends i on `ping`, an echo goroutine sends it back on `pong`.
