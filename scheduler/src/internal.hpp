@@ -142,6 +142,7 @@ struct pool {
   moodycamel::ConcurrentQueue<fiber*> inject;  // runnable fibers from outside
   std::atomic<int> nspinning{0};               // workers spinning for work
   std::atomic<int> nidle{0};                   // workers in `idle`
+  std::atomic<int> nrecheck{0};                // idle workers due back within recheck_ns
   std::mutex idle_mu;                          // guards idle and worker::idle
   std::vector<worker*> idle;
   std::atomic<bool> stopping{false};

@@ -283,8 +283,13 @@ class algo final : public bf::algo::algorithm {
       w_->parent_to_runnext = false;
       put_runnext(p_, w_, f);
       // The parent of a go() now waits here: an idle worker may take it over if the
-      // child runs long (see spin()).
-      if (p_->nidle.load(std::memory_order_relaxed) > 0) wakep(p_);
+      // child runs long (see spin()). One that parked with a re-check deadline comes
+      // to look within recheck_ns anyway: waking it on every go() would cost a write()
+      // per spawn.
+      if (p_->nidle.load(std::memory_order_relaxed) > 0 &&
+          p_->nrecheck.load(std::memory_order_relaxed) == 0) {
+        wakep(p_);
+      }
     } else if (w_->yielding) {
       w_->yielding = false;  // not new work: no other worker needs waking for it
       if (!w_->q.push(f)) push_local(p_, w_, f);
@@ -443,15 +448,19 @@ class algo final : public bf::algo::algorithm {
     if (!work_visible(p) && !remote_pending_.load(std::memory_order_seq_cst)) {
       // Timer protocol (timers.cpp): announce parking before reading the heaps.
       w->parked_until.store(INT64_MAX, std::memory_order_seq_cst);
+      bool recheck = false;
       for (auto& v : p->workers) {
         deadline = std::min(deadline, v->next_when.load(std::memory_order_seq_cst));
         // A goroutine waiting in a busy worker's run-next slot is not stealable work
         // yet; come back to check whether that worker got stuck (Go's sysmon does this).
-        if (v.get() != w && v->runnext.load(std::memory_order_relaxed) != nullptr) {
-          deadline = std::min(deadline, now_ns() + recheck_ns);
-        }
+        if (v.get() != w && v->runnext.load(std::memory_order_relaxed) != nullptr) recheck = true;
+      }
+      if (recheck) {
+        deadline = std::min(deadline, now_ns() + recheck_ns);
+        p->nrecheck.fetch_add(1, std::memory_order_relaxed);
       }
       park_worker(deadline);  // C4
+      if (recheck) p->nrecheck.fetch_sub(1, std::memory_order_relaxed);
     }
     bool still_idle;
     {

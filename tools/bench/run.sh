@@ -73,7 +73,8 @@ if want idle_cpu; then  # 5 s each, once
   run "$OUT/gobench_extra" idle_cpu
 fi
 if want coordination; then
-  REPS=$REPS bash tools/bench/coordination/bench.sh "$B" | grep '^RESULT' | grep -v ' runs=' | tee -a "$LOG"
+  # its raw per-run lines are RAW ...; its own medians (RESULT ... runs=) are skipped
+  REPS=$REPS bash tools/bench/coordination/bench.sh "$B" | grep '^RAW name=' | sed 's/^RAW/RESULT/' | tee -a "$LOG"
 fi
 if want hub; then
   REPS=$REPS bash tools/bench/hub/bench.sh "$B" | grep '^RESULT' | grep -v ' runs=' | tee -a "$LOG"
