@@ -22,6 +22,7 @@
 #include <optional>
 #include <system_error>
 
+#include "rt/blocking.hpp"
 #include "rt/hub/client.hpp"
 #include "rt/hub/http_transport.hpp"
 #include "rt/hub/json.hpp"
@@ -41,6 +42,8 @@ void global_curl_init() {
 
 // What one request's response told us.
 struct response {
+  long status = 0;        // 0: no HTTP answer
+  bool answered = false;  // the transfer completed (status is the server's)
   std::string rate_limits;
   std::string retry_after;
   std::size_t body_bytes = 0;
@@ -77,11 +80,93 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
 
 }  // namespace
 
+namespace detail {
+
+// One libcurl easy handle set up to POST envelopes to one endpoint; its connection is
+// reused from request to request. Used by one thread at a time.
+class envelope_poster {
+ public:
+  envelope_poster(const std::string& url, const std::string& auth_line,
+                  std::chrono::milliseconds timeout)
+      : curl_(curl_easy_init(), curl_easy_cleanup), headers_(nullptr, curl_slist_free_all) {
+    curl_slist* headers = nullptr;
+    for (const char* h :
+         {"Content-Type: application/x-sentry-envelope", auth_line.c_str(), "Expect:", "Accept:"}) {
+      headers = curl_slist_append(headers, h);
+    }
+    headers_.reset(headers);
+    if (!curl_) return;
+    CURL* c = curl_.get();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());  // libcurl copies strings it is given
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent().c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp_);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp_);
+  }
+
+  // post sends one envelope and returns the answer. Blocks the calling thread for at most
+  // the request timeout.
+  response post(const std::string& envelope) {
+    resp_ = response{};
+    if (!curl_) return resp_;
+    curl_easy_setopt(curl_.get(), CURLOPT_POSTFIELDS, envelope.data());
+    curl_easy_setopt(curl_.get(), CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(envelope.size()));
+    const CURLcode rc = curl_easy_perform(curl_.get());
+    curl_easy_getinfo(curl_.get(), CURLINFO_RESPONSE_CODE, &resp_.status);
+    // A body cut at the drain limit ends the transfer with a write error; the answer counts.
+    resp_.answered = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && resp_.status != 0);
+    return resp_;
+  }
+
+ private:
+  static const std::string& user_agent() {
+    static const std::string ua = std::string(sdk_name) + "/" + std::string(sdk_version);
+    return ua;
+  }
+  std::unique_ptr<CURL, void (*)(CURL*)> curl_;
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers_;
+  response resp_;  // filled by the callbacks during post()
+};
+
+}  // namespace detail
+
+namespace {
+
+std::string auth_line(const rt::dsn& d) {
+  return "X-Sentry-Auth: " + d.auth_header(sdk_name, sdk_version);
+}
+
+// dropped_by_limit counts and reports an event its category's rate limit drops now.
+bool dropped_by_limit(const rate_limits& limits, http_transport_stats& stats) {
+  if (!limits.is_limited(rate_category::error, rate_limits::clock::now())) return false;
+  ++stats.rate_limited;
+  return true;
+}
+
+// account merges the rate limits an answer carried and counts its outcome (SPEC 6, 7.1).
+void account(const response& r, rate_limits& limits, http_transport_stats& stats) {
+  if (r.status != 0) {
+    limits.merge(rate_limits::from_response(static_cast<int>(r.status), r.rate_limits,
+                                            r.retry_after, rate_limits::clock::now()));
+  }
+  if (r.answered && r.status >= 200 && r.status < 300) {
+    ++stats.sent;
+  } else {
+    ++stats.failed;
+  }
+}
+
+}  // namespace
+
+// ---- http_transport -------------------------------------------------------------------
+
 http_transport::http_transport(rt::dsn dsn, http_transport_options options)
-    : dsn_(std::move(dsn)),
-      options_(options),
-      url_(dsn_.envelope_url()),
-      auth_("X-Sentry-Auth: " + dsn_.auth_header(sdk_name, sdk_version)) {
+    : dsn_(std::move(dsn)), options_(options), url_(dsn_.envelope_url()), auth_(auth_line(dsn_)) {
   global_curl_init();
   sender_ = std::thread([this] { sender_loop(); });
 }
@@ -93,11 +178,7 @@ http_transport::~http_transport() {
 void http_transport::send_event(event ev) {
   {
     std::lock_guard lk(mu_);
-    if (closed_) return;
-    if (limits_.is_limited(rate_category::error, rate_limits::clock::now())) {
-      ++stats_.rate_limited;
-      return;
-    }
+    if (closed_ || dropped_by_limit(limits_, stats_)) return;
   }
   std::string envelope = make_envelope(ev, &dsn_);  // on the caller, outside the lock
   {
@@ -113,12 +194,16 @@ void http_transport::send_event(event ev) {
 }
 
 bool http_transport::flush(std::chrono::nanoseconds timeout) {
-  std::unique_lock lk(mu_);
-  const std::uint64_t target = enqueued_;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::min(timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)));
-  return done_cv_.wait_until(lk, deadline, [&] { return closed_ || handled_ >= target; }) &&
-         !closed_;
+  // The wait is on a std::condition_variable; a goroutine hands it to the blocking pool
+  // and parks meanwhile.
+  return rt::blocking([&] {
+    std::unique_lock lk(mu_);
+    const std::uint64_t target = enqueued_;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::min(timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)));
+    return done_cv_.wait_until(lk, deadline, [&] { return closed_ || handled_ >= target; }) &&
+           !closed_;
+  });
 }
 
 void http_transport::close() {
@@ -130,7 +215,7 @@ void http_transport::close() {
     }
     work_cv_.notify_all();
     done_cv_.notify_all();
-    if (sender_.joinable()) sender_.join();
+    if (sender_.joinable()) rt::blocking([this] { sender_.join(); });
   });
 }
 
@@ -145,63 +230,58 @@ void http_transport::finish(std::uint64_t seq) {
 }
 
 void http_transport::sender_loop() {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  curl_slist* headers = nullptr;
-  for (const char* h :
-       {"Content-Type: application/x-sentry-envelope", auth_.c_str(), "Expect:", "Accept:"}) {
-    headers = curl_slist_append(headers, h);
-  }
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
-  const std::string user_agent = std::string(sdk_name) + "/" + std::string(sdk_version);
-  response resp;
-  if (curl) {
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-  }
+  detail::envelope_poster poster(url_, auth_, options_.request_timeout);
   std::unique_lock lk(mu_);
   while (true) {
     work_cv_.wait(lk, [&] { return closed_ || !queue_.empty(); });  // step 1
     if (closed_) return;
     item it = std::move(queue_.front());
     queue_.pop_front();
-    if (limits_.is_limited(rate_category::error, rate_limits::clock::now())) {  // step 2
-      ++stats_.rate_limited;
+    if (dropped_by_limit(limits_, stats_)) {  // step 2
       finish(it.seq);
       continue;
     }
     lk.unlock();  // step 3
-    long status = 0;
-    CURLcode rc = CURLE_FAILED_INIT;
-    if (curl) {
-      resp = response{};
-      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, it.envelope.data());
-      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(it.envelope.size()));
-      rc = curl_easy_perform(curl.get());
-      curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-    }
-    const auto now = rate_limits::clock::now();
+    const response r = poster.post(it.envelope);
     lk.lock();  // step 4
-    if (status != 0)
-      limits_.merge(rate_limits::from_response(static_cast<int>(status), resp.rate_limits,
-                                               resp.retry_after, now));
-    // A body cut at the drain limit ends the transfer with a write error; the answer counts.
-    const bool answered = rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && status != 0);
-    if (answered && status >= 200 && status < 300) {
-      ++stats_.sent;
-    } else {
-      ++stats_.failed;
-    }
+    account(r, limits_, stats_);
     finish(it.seq);  // step 5
   }
+}
+
+// ---- http_sync_transport --------------------------------------------------------------
+
+http_sync_transport::http_sync_transport(rt::dsn dsn, std::chrono::milliseconds request_timeout)
+    : dsn_(std::move(dsn)),
+      request_timeout_(request_timeout),
+      url_(dsn_.envelope_url()),
+      auth_(auth_line(dsn_)) {
+  global_curl_init();
+}
+
+http_sync_transport::~http_sync_transport() = default;
+
+void http_sync_transport::send_event(event ev) {
+  std::unique_ptr<detail::envelope_poster> poster;
+  {
+    std::lock_guard lk(mu_);
+    if (dropped_by_limit(limits_, stats_)) return;
+    if (!idle_.empty()) {
+      poster = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!poster) poster = std::make_unique<detail::envelope_poster>(url_, auth_, request_timeout_);
+  const std::string envelope = make_envelope(ev, &dsn_);
+  const response r = rt::blocking([&] { return poster->post(envelope); });
+  std::lock_guard lk(mu_);
+  account(r, limits_, stats_);
+  idle_.push_back(std::move(poster));
+}
+
+http_transport_stats http_sync_transport::stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
 }
 
 }  // namespace rt

@@ -3,6 +3,7 @@
 // runtime layer itself never includes a hub header.
 #pragma once
 
+#include "rt/blocking.hpp"
 #include "rt/chan.hpp"
 #include "rt/context.hpp"
 #include "rt/runtime.hpp"

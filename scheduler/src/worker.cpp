@@ -819,6 +819,7 @@ void unpark(waiter wt) noexcept {
   }
   fiber* f = wt.fiber_;
   pool* p = the_pool.load(std::memory_order_acquire);
+  if (p == nullptr) return;  // run() returned: its abandoned goroutines never run again
   f->state = fiber_state::runnable;
   f->wait_reason = "";
   worker* w = this_worker();

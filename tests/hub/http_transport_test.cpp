@@ -237,3 +237,121 @@ TEST_CASE("sends and flushes may run concurrently") {
   CHECK(t->flush(patience));
   CHECK(receiver.requests().size() == 400);
 }
+
+// ---- http_sync_transport (SPEC 7.2) --------------------------------------------------------
+
+namespace {
+
+std::shared_ptr<rt::http_sync_transport> sync_transport_for(const http_receiver& r) {
+  return std::make_shared<rt::http_sync_transport>(rt::dsn::parse(dsn_for(r)));
+}
+
+}  // namespace
+
+TEST_CASE("sync transport: the request is done when send_event returns") {
+  http_receiver receiver;
+  auto t = sync_transport_for(receiver);
+  rt::hub h(std::make_shared<rt::client>(rt::client_options{.transport = t}));
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = h.capture_message("sync " + std::to_string(i));
+    const auto requests = receiver.requests();  // no flush: already answered
+    REQUIRE(requests.size() == static_cast<std::size_t>(i + 1));
+    const http_request& r = requests.back();
+    CHECK(r.target == "/api/42/envelope/");
+    CHECK(r.header("X-Sentry-Auth") ==
+          "Sentry sentry_version=7, sentry_client=rt.cpp/0.1.0, sentry_key=pub, sentry_secret=sec");
+    CHECK(r.header("Content-Type") == "application/x-sentry-envelope");
+    const envelope_parts p = split(r.body);
+    CHECK(p.header["event_id"] == id);
+    CHECK(hubtest::schema_errors(p.payload) == "");
+  }
+  CHECK(t->stats().sent == 20);
+  CHECK(t->flush(0s));
+}
+
+TEST_CASE("sync transport: a slow answer parks only the sending goroutine") {
+  // The server holds the answer until another goroutine releases it. Were the sender's
+  // worker blocked, at GOMAXPROCS=1 the releasing goroutine could never run.
+  gate arrived, release;
+  http_receiver receiver([&](const http_request&) {
+    arrived.open();
+    release.wait();
+    return http_answer{};
+  });
+  auto t = sync_transport_for(receiver);
+  rt::wait_group wg;
+  wg.go([&] { send_message(*t, "slow"); });
+  wg.go([&] {
+    rt::blocking([&] { arrived.wait(); });
+    release.open();
+  });
+  wg.wait();
+  CHECK(t->stats().sent == 1);
+  CHECK(receiver.requests().size() == 1);
+}
+
+TEST_CASE("sync transport: 8 goroutines sending at once; every event arrives once") {
+  http_receiver receiver;
+  auto t = sync_transport_for(receiver);
+  std::vector<std::string> sent(8 * 50);
+  rt::wait_group wg;
+  for (int g = 0; g < 8; ++g) {
+    wg.go([&, g] {
+      for (int i = 0; i < 50; ++i) {
+        rt::event ev;
+        ev.event_id = rt::new_event_id();
+        ev.message = "concurrent";
+        sent[g * 50 + i] = ev.event_id;
+        t->send_event(std::move(ev));
+      }
+    });
+  }
+  wg.wait();
+  std::multiset<std::string> got;
+  for (const http_request& r : receiver.requests())
+    got.insert(split(r.body).header["event_id"].get<std::string>());
+  CHECK(got == std::multiset<std::string>(sent.begin(), sent.end()));
+  CHECK(t->stats().sent == 400);
+}
+
+TEST_CASE("sync transport: failures and rate limits") {
+  SUBCASE("a non-2xx answer is a failure, not retried") {
+    http_receiver receiver([](const http_request&) { return http_answer{.status = 500}; });
+    auto t = sync_transport_for(receiver);
+    send_message(*t, "a");
+    CHECK(t->stats().failed == 1);
+    CHECK(receiver.requests().size() == 1);
+  }
+  SUBCASE("429 with Retry-After stops the next events before any request") {
+    http_receiver receiver([](const http_request&) {
+      return http_answer{.status = 429, .headers = {{"Retry-After", "60"}}};
+    });
+    auto t = sync_transport_for(receiver);
+    send_message(*t, "first");
+    send_message(*t, "limited");
+    send_message(*t, "limited");
+    CHECK(receiver.requests().size() == 1);
+    CHECK(t->stats().rate_limited == 2);
+  }
+  SUBCASE("X-Sentry-Rate-Limits for the error category on a 200") {
+    http_receiver receiver([](const http_request&) {
+      return http_answer{.headers = {{"X-Sentry-Rate-Limits", "60:error:organization"}}};
+    });
+    auto t = sync_transport_for(receiver);
+    send_message(*t, "first");
+    send_message(*t, "limited");
+    CHECK(t->stats().sent == 1);
+    CHECK(t->stats().rate_limited == 1);
+  }
+  SUBCASE("nobody listening: the request fails, the caller goes on") {
+    int port = 0;
+    {
+      http_receiver gone;
+      port = gone.port();
+    }
+    rt::http_sync_transport t(
+        rt::dsn::parse("http://pub@127.0.0.1:" + std::to_string(port) + "/42"));
+    send_message(t, "lost");
+    CHECK(t.stats().failed == 1);
+  }
+}

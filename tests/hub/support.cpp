@@ -1,6 +1,6 @@
 // support.cpp — the hub tests' schema validation and local HTTP receiver (support.hpp).
 //
-// Owns: the parsed schema (loaded once) and the receiver's socket loop.
+// Owns: the parsed schema (loaded once) and the receiver's socket loops.
 // Invariant: the receiver parses each request completely (headers + Content-Length body)
 // and records it before it writes the answer, so once a client saw the answer, the test
 // sees the request.
@@ -73,17 +73,18 @@ http_receiver::http_receiver(answer_fn answer) : answer_(std::move(answer)) {
     throw std::runtime_error("http_receiver: cannot listen on 127.0.0.1");
   }
   port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this] { serve(); });
+  thread_ = std::thread([this] { accept_loop(); });
 }
 
 http_receiver::~http_receiver() {
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
-    if (conn_fd_ >= 0) ::shutdown(conn_fd_, SHUT_RDWR);
+    for (int fd : conn_fds_) ::shutdown(fd, SHUT_RDWR);
   }
   ::shutdown(listen_fd_, SHUT_RDWR);
-  thread_.join();
+  thread_.join();  // accept_loop adds no connection after this
+  for (std::thread& t : conns_) t.join();
   ::close(listen_fd_);
 }
 
@@ -92,24 +93,26 @@ std::vector<http_request> http_receiver::requests() const {
   return requests_;
 }
 
-void http_receiver::serve() {
+void http_receiver::accept_loop() {
   while (true) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;  // shut down
-    {
-      std::lock_guard lk(mu_);
-      if (stopping_) {
-        ::close(fd);
-        return;
-      }
-      conn_fd_ = fd;
-    }
-    while (serve_one(fd)) {
-    }
     std::lock_guard lk(mu_);
-    conn_fd_ = -1;
-    ::close(fd);
+    if (stopping_) {
+      ::close(fd);
+      return;
+    }
+    conn_fds_.push_back(fd);
+    conns_.emplace_back([this, fd] { serve(fd); });
   }
+}
+
+void http_receiver::serve(int fd) {
+  while (serve_one(fd)) {
+  }
+  std::lock_guard lk(mu_);
+  std::erase(conn_fds_, fd);
+  ::close(fd);
 }
 
 namespace {

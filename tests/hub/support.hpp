@@ -49,8 +49,8 @@ struct http_answer {
   std::vector<std::pair<std::string, std::string>> headers{};
 };
 
-// A minimal HTTP/1.1 server on 127.0.0.1 (plain POSIX sockets, one std::thread), serving one
-// keep-alive connection at a time. It records every request before answering it.
+// A minimal HTTP/1.1 server on 127.0.0.1 (plain POSIX sockets): one std::thread accepts,
+// one more serves each keep-alive connection. It records every request before answering it.
 class http_receiver {
  public:
   using answer_fn = std::function<http_answer(const http_request&)>;
@@ -63,7 +63,8 @@ class http_receiver {
   std::vector<http_request> requests() const;
 
  private:
-  void serve();
+  void accept_loop();
+  void serve(int fd);
   bool serve_one(int fd);
 
   answer_fn answer_;
@@ -71,9 +72,10 @@ class http_receiver {
   int port_ = 0;
   mutable std::mutex mu_;
   std::vector<http_request> requests_;  // guarded by mu_
-  int conn_fd_ = -1;                    // guarded by mu_
+  std::vector<int> conn_fds_;           // open connections; guarded by mu_
+  std::vector<std::thread> conns_;      // one per accepted connection; guarded by mu_
   bool stopping_ = false;               // guarded by mu_
-  std::thread thread_;
+  std::thread thread_;                  // accept_loop
 };
 
 // A latch a plain thread can wait on (the receiver's answer function uses it to hold a

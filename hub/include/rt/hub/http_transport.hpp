@@ -1,5 +1,7 @@
-// rt/hub/http_transport.hpp — rt::http_transport, sentry-go's asynchronous HTTPTransport:
-// envelopes POSTed through libcurl by the transport's own sender thread.
+// rt/hub/http_transport.hpp — the HTTP transports: rt::http_transport, sentry-go's
+// asynchronous HTTPTransport (envelopes POSTed through libcurl by the transport's own
+// sender thread), and rt::http_sync_transport, its HTTPSyncTransport (each send does the
+// whole request and returns afterwards).
 //
 // Example:
 //   auto t = std::make_shared<rt::http_transport>(rt::dsn::parse(dsn_text),
@@ -8,12 +10,15 @@
 //   ...
 //   rt::flush(std::chrono::seconds(2));
 //
-// Owns: a bounded FIFO of ready envelopes, one sender thread (a plain std::thread, never a
-// goroutine or a worker) that POSTs them one at a time, and the server's rate limits.
+// Owns (http_transport): a bounded FIFO of ready envelopes, one sender thread (a plain std::thread,
+// never a goroutine or a worker) that POSTs them one at a time, and the server's rate limits.
 // Invariant: send_event never waits for the network or for queue room: it serialises the
 // event on the caller, then enqueues or drops (rate limited, queue full, closed) under a
 // short lock. Every enqueued envelope is handled exactly once: sent, failed, dropped by a
 // rate limit at send time, or discarded by close().
+//
+// Owns (http_sync_transport): the rate limits and a free list of libcurl handles, so that
+// concurrent sends each have one and sequential sends reuse its connection.
 //
 // Request (SPEC 5.2): POST dsn.envelope_url(), Content-Type application/x-sentry-envelope,
 // User-Agent <sdk>/<version>, X-Sentry-Auth as rt::dsn::auth_header. Responses: 2xx is
@@ -26,15 +31,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "rt/hub/dsn.hpp"
 #include "rt/hub/rate_limits.hpp"
 #include "rt/hub/transport.hpp"
 
 namespace rt {
+
+namespace detail {
+class envelope_poster;  // one libcurl handle set up for an endpoint (http_transport.cpp)
+}
 
 struct http_transport_options {
   std::size_t queue_size = 1000;                      // envelopes waiting; full: drop
@@ -59,11 +70,12 @@ class http_transport final : public transport {
   // full; else builds the envelope on the calling thread and enqueues it. Never blocks on
   // I/O; takes a short lock.
   void send_event(event ev) override;
-  // flush blocks the calling thread until every envelope enqueued before the call has been
-  // handled, or `timeout` passed (false; the envelopes stay queued). After close: false.
+  // flush waits until every envelope enqueued before the call has been handled, or
+  // `timeout` passed (false; the envelopes stay queued). After close: false. Parks a
+  // calling goroutine (rt::blocking); blocks a plain thread.
   bool flush(std::chrono::nanoseconds timeout) override;
   // close stops the sender thread after its current request and discards what is queued.
-  // Idempotent; blocks until the thread has exited.
+  // Idempotent; waits until the thread has exited (parks a goroutine, blocks a thread).
   void close() override;
 
   http_transport_stats stats() const;
@@ -91,6 +103,33 @@ class http_transport final : public transport {
   http_transport_stats stats_;       // guarded by mu_
   std::thread sender_;               // joined by close()
   std::once_flag close_once_;
+};
+
+// SPEC 7.2: send_event checks the rate limits, serialises the event and POSTs it, and
+// returns when the answer is in (or the request failed or timed out): a calling goroutine
+// parks meanwhile (the request runs in the blocking pool, rt/blocking.hpp), a plain
+// thread blocks. flush returns true at once; close does nothing. Never throws for a
+// well-formed event: failures are counted in stats().
+class http_sync_transport final : public transport {
+ public:
+  explicit http_sync_transport(
+      rt::dsn dsn, std::chrono::milliseconds request_timeout = std::chrono::seconds(30));
+  ~http_sync_transport() override;
+
+  void send_event(event ev) override;
+  bool flush(std::chrono::nanoseconds) override { return true; }
+
+  http_transport_stats stats() const;  // queue_full stays 0: there is no queue
+
+ private:
+  const rt::dsn dsn_;
+  const std::chrono::milliseconds request_timeout_;
+  const std::string url_, auth_;
+
+  mutable std::mutex mu_;
+  rate_limits limits_;                                          // guarded by mu_
+  http_transport_stats stats_;                                  // guarded by mu_
+  std::vector<std::unique_ptr<detail::envelope_poster>> idle_;  // guarded by mu_
 };
 
 }  // namespace rt

@@ -10,8 +10,9 @@
 //
 // Owns: the transport interface (sentry-go's Transport) and the transports that never
 // touch the network (rt/hub/http_transport.hpp has the HTTP one).
-// Invariant: every transport is safe for concurrent use; send_event never parks, never
-// blocks on I/O and never throws for a well-formed event.
+// Invariant: every transport is safe for concurrent use; send_event never blocks a worker
+// thread and never throws for a well-formed event (only rt::http_sync_transport waits for
+// the network, and it parks the calling goroutine to do so).
 #pragma once
 
 #include <chrono>
@@ -34,7 +35,8 @@ class transport {
   virtual ~transport() = default;
   // configure is called once by the client that adopts this transport, with its options.
   virtual void configure(const client_options& options) {}
-  // send_event takes a prepared event. Must not park or block on I/O (queue it instead).
+  // send_event takes a prepared event. Must not block a worker thread on I/O: queue the
+  // event for a thread of the transport's own, or run the I/O through rt::blocking.
   virtual void send_event(event ev) = 0;
   // flush waits until every event sent before the call has been handled, at most
   // `timeout`; returns whether it got there.

@@ -156,7 +156,8 @@ void park(spinlock_lock& lk, const char* reason) noexcept;
 // unpark makes a parked waiter runnable. Any thread, any context, never blocks.
 // Call it exactly once per park, and only after the parker released its lock (i.e.
 // after finding the waiter under that lock). On a worker the woken goroutine goes to
-// the run-next slot (it runs next, as in Go).
+// the run-next slot (it runs next, as in Go). After the pool stopped, waking one of its
+// abandoned goroutines does nothing.
 void unpark(waiter w) noexcept;
 
 // ---- timers ------------------------------------------------------------------------
