@@ -70,9 +70,9 @@ void client::add_event_processor(event_processor processor) {
   processors_.push_back(std::move(processor));
 }
 
-std::optional<event> client::process(event ev, const event_hint& hint, const scope* scope) {
+bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   // 0. Sampling comes first: a sampled-out event costs nothing else.
-  if (options_.sample_rate < 1.0 && !(uniform() < options_.sample_rate)) return std::nullopt;
+  if (options_.sample_rate < 1.0 && !(uniform() < options_.sample_rate)) return false;
   // 1. Defaults, never overwriting what the caller set (platform excepted).
   if (ev.event_id.empty()) ev.event_id = new_event_id();
   if (ev.timestamp == timestamp{}) ev.timestamp = std::chrono::system_clock::now();
@@ -83,31 +83,26 @@ std::optional<event> client::process(event ev, const event_hint& hint, const sco
   if (ev.environment.empty()) ev.environment = options_.environment;
   ev.platform = "native";
   // 2. The scope: merge, then its processors.
-  if (scope) {
-    std::optional<event> merged = scope->apply_to_event(std::move(ev), hint);
-    if (!merged) return std::nullopt;
-    ev = std::move(*merged);
-  }
+  if (scope && !scope->apply_to(ev, hint)) return false;
   // 3. Client processors.
   for (const auto& p : processors_) {
     std::optional<event> next = p(std::move(ev), hint);
-    if (!next) return std::nullopt;
+    if (!next) return false;
     ev = std::move(*next);
   }
   // 5. The last user hook.
   if (options_.before_send) {
     std::optional<event> kept = options_.before_send(std::move(ev));
-    if (!kept) return std::nullopt;
+    if (!kept) return false;
     ev = std::move(*kept);
   }
-  return ev;
+  return true;
 }
 
 std::string client::capture_event(event ev, const event_hint& hint, const scope* scope) {
-  std::optional<event> ready = process(std::move(ev), hint, scope);
-  if (!ready) return {};
-  std::string id = ready->event_id;
-  options_.transport->send_event(std::move(*ready));
+  if (!process(ev, hint, scope)) return {};
+  std::string id = ev.event_id;
+  options_.transport->send_event(std::move(ev));
   return id;
 }
 

@@ -206,8 +206,13 @@ std::size_t scope::event_processor_count() const {
 }
 
 std::optional<event> scope::apply_to_event(event ev, const event_hint& hint) const {
+  if (!apply_to(ev, hint)) return std::nullopt;
+  return ev;
+}
+
+bool scope::apply_to(event& ev, const event_hint& hint) const {
   const data_ptr d = snapshot();  // immutable while we hold it: no lock needed below
-  if (!d) return ev;
+  if (!d) return true;
   if (d->breadcrumbs) {
     ev.breadcrumbs.reserve(ev.breadcrumbs.size() + d->breadcrumbs->size());
     for (const auto& b : *d->breadcrumbs) ev.breadcrumbs.push_back(*b);
@@ -228,11 +233,11 @@ std::optional<event> scope::apply_to_event(event ev, const event_hint& hint) con
   if (d->processors) {
     for (const auto& p : *d->processors) {
       std::optional<event> next = p(std::move(ev), hint);
-      if (!next) return std::nullopt;
+      if (!next) return false;
       ev = std::move(*next);
     }
   }
-  return ev;
+  return true;
 }
 
 }  // namespace rt

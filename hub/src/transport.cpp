@@ -16,11 +16,11 @@ void memory_transport::send_event(event ev) {
 
 std::vector<event> memory_transport::events() const {
   std::lock_guard lk(mu_);
-  return events_;
+  return {events_.begin(), events_.end()};
 }
 
 void memory_transport::clear() {
-  std::vector<event> old;  // destroyed after the lock
+  std::deque<event> old;  // destroyed after the lock
   std::lock_guard lk(mu_);
   old.swap(events_);
 }

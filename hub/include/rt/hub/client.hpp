@@ -81,14 +81,15 @@ class client {
   // a thrown const char*/std::string a message event. Null `e`: "" and nothing happens.
   std::string recover(std::exception_ptr e, const event_hint& hint, const scope* scope);
 
-  // flush waits (blocking the calling thread) until the transport sent what was captured
-  // before the call, at most `timeout`; returns whether it got there.
+  // flush waits until the transport sent what was captured before the call, at most
+  // `timeout`; returns whether it got there. Parks a goroutine, blocks a plain thread.
   bool flush(std::chrono::nanoseconds timeout);
   // close stops the transport's background work; idempotent.
   void close();
 
  private:
-  std::optional<event> process(event ev, const event_hint& hint, const scope* scope);
+  // process runs the pipeline (SPEC 3.3) on `ev` in place; false: the event was dropped.
+  bool process(event& ev, const event_hint& hint, const scope* scope);
 
   client_options options_;                   // immutable after construction
   std::vector<event_processor> processors_;  // see add_event_processor

@@ -93,6 +93,10 @@ class scope {
   // lock. Returns std::nullopt when a processor dropped the event. Throws what a
   // processor throws.
   std::optional<event> apply_to_event(event ev, const event_hint& hint) const;
+  // apply_to is apply_to_event in place (what the client uses: no event moves unless a
+  // processor runs). Returns false when a processor dropped the event; `ev` is then
+  // unspecified.
+  bool apply_to(event& ev, const event_hint& hint) const;
 
  private:
   friend class hub;

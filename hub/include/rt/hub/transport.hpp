@@ -16,11 +16,13 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "rt/hub/event.hpp"
+#include "rt/mutex.hpp"
 
 namespace spdlog {
 class logger;
@@ -55,14 +57,14 @@ class noop_transport final : public transport {
 // Keeps every event, synchronously at send time. flush returns true at once.
 class memory_transport final : public transport {
  public:
-  void send_event(event ev) override;  // takes a short lock; never parks
+  void send_event(event ev) override;  // takes a short lock (parks only while contended)
   bool flush(std::chrono::nanoseconds) override { return true; }
   std::vector<event> events() const;  // a copy of every event kept so far, oldest first
   void clear();
 
  private:
-  mutable std::mutex mu_;
-  std::vector<event> events_;  // guarded by mu_
+  mutable rt::mutex mu_;      // parks contending goroutines instead of blocking workers
+  std::deque<event> events_;  // guarded by mu_; a deque never moves kept events
 };
 
 // Writes each event as one compact JSON line (rt::event_to_json) through an spdlog logger,
