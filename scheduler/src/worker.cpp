@@ -760,7 +760,7 @@ void launch(fiber* f) noexcept {
   // parent in the run-next slot.
   w->next_to_run = f;
   w->parent_to_runnext = true;
-  parent->ctx->yield();
+  w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
 }
 
 fiber* current() noexcept {
@@ -786,7 +786,7 @@ void yield() noexcept {
     return;
   }
   w->yielding = true;
-  f->ctx->yield();  // awakened() puts f at the tail of the ring
+  w->bsched->yield(f->ctx);  // awakened() puts f at the tail of the ring
 }
 
 waiter waiter::self() noexcept {
