@@ -33,9 +33,14 @@ class blocking_pool {
       cv_.notify_one();
       return;
     }
-    if (threads_ >= max_threads) return;        // a busy thread takes it when it finishes
-    std::thread t(&blocking_pool::loop, this);  // throws std::system_error
-    t.detach();
+    if (threads_ >= max_threads) return;  // a busy thread takes it when it finishes
+    try {
+      std::thread(&blocking_pool::loop, this).detach();
+    } catch (const std::system_error&) {
+      if (threads_ > 0) return;  // no new thread, but a busy one takes it when it finishes
+      queue_.pop_back();         // nobody would: the caller gets the error instead
+      throw;
+    }
     ++threads_;
   }
 

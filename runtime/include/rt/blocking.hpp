@@ -85,10 +85,10 @@ struct blocking_job final : blocking_call {
 
 // blocking calls f(args...) and returns its result (or rethrows its exception).
 // In a goroutine: f runs on a thread of the blocking pool while the goroutine parks, so
-// the worker runs other goroutines meanwhile; f must not call rt functions that park
-// (it is on a plain thread there: rt calls block that thread, which is allowed but
-// wasteful). On a plain thread: f runs right there. Arguments are passed by reference,
-// not copied: they live on the parked caller's stack until f returns.
+// the worker runs other goroutines meanwhile. f is then on a plain thread: rt calls in it
+// block that thread instead of parking. On a plain thread: f runs right there. Arguments
+// are passed by reference, not copied: they live on the parked caller's stack until f
+// returns. Throws what f throws; std::system_error if no pool thread can be started.
 template <class F, class... Args>
 std::invoke_result_t<F, Args...> blocking(F&& f, Args&&... args) {
   using R = std::invoke_result_t<F, Args...>;

@@ -10,8 +10,9 @@
 //   ...
 //   rt::flush(std::chrono::seconds(2));
 //
-// Owns (http_transport): a bounded FIFO of ready envelopes, one sender thread (a plain std::thread,
-// never a goroutine or a worker) that POSTs them one at a time, and the server's rate limits.
+// Owns (http_transport): a bounded FIFO of ready envelopes, one sender thread (a plain
+// std::thread, never a goroutine or a worker) that POSTs them one at a time, and the
+// server's rate limits.
 // Invariant: send_event never waits for the network or for queue room: it serialises the
 // event on the caller, then enqueues or drops (rate limited, queue full, closed) under a
 // short lock. Every enqueued envelope is handled exactly once: sent, failed, dropped by a
