@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     rt::ticker alice(period / 4);
     for (int gone = 0; gone < 2;) {
       rt::select(rt::case_recv(evicted,
-                               [&](std::optional<std::string> name) {
+                               [&](const std::optional<std::string>& name) {
                                  std::printf("evicted %s\n", name->c_str());
                                  ++gone;
                                }),
