@@ -5,7 +5,8 @@
 // Invariants: a timer is in at most one heap, at heap[heap_index], exactly while its
 // status is `pending`; worker::next_when equals the heap top's deadline (INT64_MAX
 // when empty); fire() runs outside the heap lock, with worker::firing naming the timer
-// so that timer_stop() can wait for it; after fire() starts the scheduler never
+// so that timer_stop() can wait for it, and only one thread at a time fires a heap's
+// timers (any worker may fire any heap's); after fire() starts the scheduler never
 // touches the timer again (fire may free it, e.g. by waking the sleeping goroutine
 // whose stack holds it).
 //
@@ -125,6 +126,9 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
   } else {
     relock(lk);
   }
+  // One firer per heap: while another thread fires this heap's timers (it drains every
+  // due one before it stops), `firing` must keep naming its timer for timer_stop().
+  if (w->firing != nullptr) return false;
   bool fired = false;
   while (!w->heap.empty() && ns(w->heap.front()->when) <= now) {
     timer* t = w->heap.front();

@@ -158,6 +158,30 @@ TEST_CASE("timers, tickers and sleep from a plain thread") {
   });
 }
 
+TEST_CASE("tickers and timers freed right after they fired, while every worker fires timers") {
+  // Idle workers fire other workers' due timers too. Each record is freed the moment its
+  // owner saw one value, often while another thread is still firing timers of the same
+  // heap; stop must wait for exactly the firing of its own timer (ASan checks the rest).
+  std::atomic<long> got{0};
+  rt::wait_group wg;
+  auto churn = [&got](int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      {
+        rt::ticker tk(std::chrono::microseconds(1 + i % 7));
+        if (tk.c.recv()) ++got;
+      }
+      {
+        rt::timer t(std::chrono::microseconds(i % 5));
+        if (t.c.recv()) ++got;
+      }
+    }
+  };
+  for (int g = 0; g < 6; ++g) wg.go(churn, 300);
+  rt_test::on_plain_thread([&] { churn(300); });
+  wg.wait();
+  CHECK(got == 7 * 300 * 2);
+}
+
 TEST_CASE("timer and ticker move") {
   rt::timer a(std::chrono::hours(1));
   rt::timer b = std::move(a);
