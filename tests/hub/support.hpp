@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "../common/gate.hpp"
+
 #include <rt/hub.hpp>
 #include <rt/rt.hpp>
 
@@ -80,22 +82,6 @@ class http_receiver {
 
 // A latch a plain thread can wait on (the receiver's answer function uses it to hold a
 // response until the test releases it).
-class gate {
- public:
-  void open() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using gate = rt_test::gate;
 
 }  // namespace hubtest

@@ -14,28 +14,10 @@
 
 #include <rt/rt.hpp>
 
+#include "../common/gate.hpp"
 #include "../common/plain_thread.hpp"
 
 namespace {
-
-// A latch only plain threads wait on (what a foreign blocking library looks like).
-class latch {
- public:
-  void open() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 int add(int a, int b) {
   return a + b;
@@ -65,7 +47,7 @@ TEST_CASE("the call runs off the worker; other goroutines run meanwhile") {
   // The call blocks its thread until a goroutine opens the latch. Were the caller's worker
   // blocked, at GOMAXPROCS=1 that goroutine could never run and this would hang.
   for (int round = 0; round < 100; ++round) {
-    latch l;
+    rt_test::gate l;
     std::thread::id call_thread;
     rt::wait_group wg;
     wg.go([&] {
