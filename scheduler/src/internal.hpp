@@ -106,11 +106,14 @@ struct worker {
   boost::fibers::context* dispatcher = nullptr;  // Boost's dispatcher, when ready
   boost::fibers::context* main_ctx = nullptr;    // this thread's main context, when ready
   boost::fibers::scheduler* bsched = nullptr;    // this thread's Boost scheduler
-  fiber* next_to_run = nullptr;                  // launch(): the child to switch to
-  bool parent_to_runnext = false;                // launch(): where awakened() puts the parent
-  bool yielding = false;                         // yield(): awakened() queues without waking
-  bool spinning = false;                         // counted in pool::nspinning
-  fiber* cache = nullptr;                        // idle fibers, linked by fiber::next
+  // The lock a fiber suspending here hands to Boost, which unlocks it on this thread right
+  // after the switch (see suspend_releasing in worker.cpp). Empty in between.
+  spinlock_lock handoff;
+  fiber* next_to_run = nullptr;    // launch(): the child to switch to
+  bool parent_to_runnext = false;  // launch(): where awakened() puts the parent
+  bool yielding = false;           // yield(): awakened() queues without waking
+  bool spinning = false;           // counted in pool::nspinning
+  fiber* cache = nullptr;          // idle fibers, linked by fiber::next
   int cache_len = 0;
   std::uint32_t rng = 0;
   std::uint32_t timer_tick = 0;

@@ -549,6 +549,18 @@ struct main_parking {
   bool stop = false;
 };
 
+// suspend_releasing switches the running fiber away and releases `lk` once the fiber is
+// off its stack. Not Boost's suspend(lk) with the caller's own lock object: Boost unlocks
+// through that object after the switch — unlock() releases the spinlock, then clears the
+// object's owns flag — and a waker on another worker may resume the fiber between the two
+// (rt fibers migrate), so the flag write would hit a stack already in use again (seen as
+// EPERM from a later unlock, or a double unlock). The lock is moved into the worker,
+// which only this thread touches, right after the switch; `lk` is left not owning.
+void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
+  w->handoff = std::move(lk);
+  w->bsched->suspend(w->handoff);
+}
+
 void worker_main(pool* p, worker* w, main_parking* mp) {
   t_worker = w;
   std::vector<char> altstack(64 * 1024);
@@ -603,7 +615,7 @@ void fiber_entry::operator()(fiber* f) const noexcept {
       f->next = p->cache;
       p->cache = f;
       ++p->cache_len;
-      w->bsched->suspend(lk);  // lk is released once we are off this stack
+      suspend_releasing(w, lk);  // another worker may take us as soon as lk is released
       continue;
     }
     lk.unlock();
@@ -809,7 +821,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
   f->state = fiber_state::parked;
   f->wait_reason = reason;
   w->bsched->detach_worker_context(f->ctx);
-  w->bsched->suspend(lk);
+  suspend_releasing(w, lk);
 }
 
 void unpark(waiter wt) noexcept {
