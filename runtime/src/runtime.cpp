@@ -91,7 +91,17 @@ int resolve_gomaxprocs(int requested) {
 
 // ---- goroutines --------------------------------------------------------------------
 
+// Panics being reported (observers running): run() does not return, and so the process
+// does not exit, while one is in flight (Go's runningPanicDefers).
+std::mutex panic_mu;
+std::condition_variable panic_cv;
+int panics_in_flight = 0;  // guarded by panic_mu
+
 void report_panic(std::uint64_t goid, std::exception_ptr e) noexcept {
+  {
+    std::lock_guard lk(panic_mu);
+    ++panics_in_flight;
+  }
   const int n = observer_count.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i) {
     try {
@@ -115,8 +125,18 @@ void report_panic(std::uint64_t goid, std::exception_ptr e) noexcept {
     std::fflush(nullptr);
     std::_Exit(2);  // Go's exit status for an unrecovered panic
   }
+  std::lock_guard lk(panic_mu);
+  if (--panics_in_flight == 0) panic_cv.notify_all();
 }
 
+void wait_for_panics() {
+  std::unique_lock lk(panic_mu);
+  panic_cv.wait(lk, [] { return panics_in_flight == 0; });
+}
+
+// Order at a goroutine's end, which wait_group::go and run() rely on: the job ends (a
+// panic is reported while the goroutine's task-locals, its hub among them, still exist),
+// then the task-locals are destroyed, then the record, and only then the exit hook runs.
 void goroutine_main(sched::fiber& f) noexcept {
   detail::goroutine* g = detail::record_of(&f);
   try {
@@ -125,7 +145,15 @@ void goroutine_main(sched::fiber& f) noexcept {
     report_panic(f.goid, std::current_exception());
   }
   detail::destroy_locals(g->locals);
+  const detail::exit_hook last = g->on_exit;
   g->~goroutine();
+  if (last.fn != nullptr) {
+    try {
+      last.fn(last.arg);
+    } catch (...) {
+      report_panic(f.goid, std::current_exception());
+    }
+  }
 }
 
 sched::config make_config(const options& opts) {
@@ -189,8 +217,10 @@ void go_cancel(job& j) noexcept {
   sched::release_unused(f);
 }
 
-void go_commit(job& j) {
-  sched::launch(fiber_of(j));
+void go_commit(job& j, exit_hook on_exit) {
+  sched::fiber* f = fiber_of(j);
+  record_of(f)->on_exit = on_exit;
+  sched::launch(f);
 }
 
 int run_main(job& main, const options& opts) {
@@ -209,28 +239,27 @@ int run_main(job& main, const options& opts) {
   }
   policy.store(opts.on_panic, std::memory_order_relaxed);
 
+  // The main goroutine's exit hook: runs after main's panic (if any) was reported and
+  // its task-locals are gone. Counts everyone but main itself; goroutines whose last act
+  // (say a wait_group done) woke main are still finishing: give them a moment.
   struct done_signal {
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;
     bool panicked = false;
     int left = 0;
+    static void notify(void* arg) {
+      auto* s = static_cast<done_signal*>(arg);
+      for (int i = 0; i < 100 && sched::live() > 1; ++i) sched::yield();
+      s->left = std::max(0, sched::live() - 1);
+      std::lock_guard lk(s->mu);
+      s->done = true;
+      s->cv.notify_one();
+    }
   } sig;
   job& j = begin(true);
   try {
     j.emplace([&main, &sig] {
-      struct notify_on_exit {
-        done_signal& s;
-        ~notify_on_exit() {
-          // Count everyone but this main goroutine. Goroutines whose last act (say a
-          // wait_group done) woke main are still finishing: give them a moment.
-          for (int i = 0; i < 100 && sched::live() > 1; ++i) sched::yield();
-          s.left = std::max(0, sched::live() - 1);
-          std::lock_guard lk(s.mu);
-          s.done = true;
-          s.cv.notify_one();
-        }
-      } guard{sig};
       try {
         main.run();
       } catch (...) {
@@ -242,11 +271,12 @@ int run_main(job& main, const options& opts) {
     go_cancel(j);
     throw;
   }
-  go_commit(j);
+  go_commit(j, {&done_signal::notify, &sig});
   {
     std::unique_lock lk(sig.mu);
     sig.cv.wait(lk, [&] { return sig.done; });
   }
+  wait_for_panics();  // another goroutine's panic being reported keeps the program alive
   left_at_exit.store(sig.left, std::memory_order_relaxed);
   if (sig.left > 0) {
     std::fprintf(stderr, "rt: %d goroutine%s still alive when main returned\n", sig.left,

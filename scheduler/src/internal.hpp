@@ -19,12 +19,24 @@
 
 namespace rt::sched {
 
-// Local run queue: a 256-slot ring, Go's runq. The owner pushes at the tail and pops at
-// the head; thieves take up to half from the head. head is advanced only by CAS (owner
-// pop, thieves), tail only by the owner with a release store that publishes the slot.
-class runq {
+// Local run queue: a ring of Capacity slots, Go's runq. The owner pushes at the tail and
+// pops at the head; thieves take up to half from the head.
+//
+// Invariants: head_ only ever moves forwards, by CAS (owner pop, thieves' grab); tail_
+// only by the owner, with a release store that publishes the slot it filled. Slots in
+// [head_, tail_) hold queued fibers; the owner writes only slots outside that range.
+// Because head_ never moves backwards, a CAS from a head value h can only succeed while
+// nobody has taken slot h since it was read, so a thief that read stale slots fails its
+// CAS and retries (no ABA: a fiber taken once is never taken again). There is no
+// push_front on purpose: putting a fiber back below head_ would let a thief's CAS from
+// an old h succeed on a slot the owner reused — the bug that ran one goroutine twice and
+// lost another.
+template <std::uint32_t Capacity>
+class basic_runq {
+  static_assert(Capacity >= 2 && (Capacity & (Capacity - 1)) == 0, "a power of two");
+
  public:
-  static constexpr std::uint32_t capacity = 256;
+  static constexpr std::uint32_t capacity = Capacity;
 
   // push appends f (owner only). Returns false when full.
   bool push(fiber* f) noexcept {
@@ -34,19 +46,6 @@ class runq {
     buf_[t % capacity].store(f, std::memory_order_relaxed);
     tail_.store(t + 1, std::memory_order_release);  // publishes buf_[t] to grab()
     return true;
-  }
-
-  // push_front puts f at the head, to run before everything queued (owner only).
-  // Returns false when full. The slot below head is outside [head, tail), so no thief
-  // reads it before the CAS publishes it; a thief's concurrent grab makes the CAS fail.
-  bool push_front(fiber* f) noexcept {
-    for (;;) {
-      std::uint32_t h = head_.load(std::memory_order_acquire);
-      std::uint32_t t = tail_.load(std::memory_order_relaxed);
-      if (t - h >= capacity) return false;
-      buf_[(h - 1) % capacity].store(f, std::memory_order_relaxed);
-      if (head_.compare_exchange_weak(h, h - 1, std::memory_order_release)) return true;
-    }
   }
 
   // pop takes the head (owner only).
@@ -77,6 +76,12 @@ class runq {
     }
   }
 
+  // size is how many fibers are queued (owner only: the owner's tail is exact, and head
+  // only moves towards it).
+  std::uint32_t size() const noexcept {
+    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
+  }
+
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
   }
@@ -86,6 +91,8 @@ class runq {
   alignas(64) std::atomic<std::uint32_t> tail_{0};
   std::atomic<fiber*> buf_[capacity];
 };
+
+using runq = basic_runq<256>;
 
 // A worker: one thread with its own Boost.Fiber scheduler running rt's algorithm.
 struct worker {
@@ -170,5 +177,8 @@ std::int64_t now_ns() noexcept;
 // timers.cpp: runs the due timers of `w` (caller is in scheduler context); returns
 // whether any fired. try_only: skip the heap when its lock is taken.
 bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept;
+
+// signals.cpp: installs the guard-page SIGSEGV handler (once per process).
+void install_segv_handler();
 
 }  // namespace rt::sched

@@ -103,10 +103,6 @@ fiber* fiber_of(bf::context* ctx) noexcept {
   return reinterpret_cast<fiber*>((end + 255) & ~std::uintptr_t{255});
 }
 
-stack stack_of(const fiber* f) noexcept {
-  return stack{f->stack_base, f->stack_size, f->guarded};
-}
-
 // Hands make_worker_context the stack we already carved; gives it back to the pool
 // when Boost destroys the context.
 struct carved_stack {
@@ -206,18 +202,12 @@ void push_local(pool* p, worker* w, fiber* f) noexcept {
   wakep(p);
 }
 
-// Owner only: f runs next on w; the previous run-next fiber goes to the head of the
-// ring, so recently readied goroutines run depth-first: in a fan-in (skynet) the
-// senders a receiver just released finish and free their fibers before new work
-// starts, keeping the live set to a few dozen instead of tens of thousands.
+// Owner only: f runs next on w; the fiber it displaces from the slot goes to the tail
+// of the ring (Go's rule: putting it at the head would let a stream of wake-ups starve
+// everything queued behind it, and the ring has no safe way to push at the head).
 void put_runnext(pool* p, worker* w, fiber* f) noexcept {
   fiber* old = w->runnext.exchange(f, std::memory_order_acq_rel);
-  if (old == nullptr) return;
-  if (w->q.push_front(old)) {
-    wakep(p);
-  } else {
-    push_local(p, w, old);
-  }
+  if (old != nullptr) push_local(p, w, old);
 }
 
 fiber* take_global(pool* p, worker* w) noexcept {
@@ -508,40 +498,6 @@ class algo final : public bf::algo::algorithm {
 };
 
 // ---- worker threads ---------------------------------------------------------------
-
-// The guard-page fault handler: names the goroutine whose stack overflowed.
-struct sigaction previous_segv;
-
-void on_segv(int sig, siginfo_t* info, void* uctx) {
-  worker* w = t_worker;
-  fiber* f = w != nullptr ? w->current : nullptr;
-  if (f != nullptr && stack_pool::guard_hit(stack_of(f), info->si_addr)) {
-    char buf[200];
-    int n = std::snprintf(buf, sizeof buf,
-                          "rt: fatal error: stack overflow in goroutine %llu (%zu KiB stack); "
-                          "raise rt::options::stack_size\n",
-                          static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
-    (void)!::write(2, buf, static_cast<std::size_t>(n));
-    ::_exit(2);
-  }
-  // Not ours: let the previous handler (or the default action) deal with it.
-  ::sigaction(SIGSEGV, &previous_segv, nullptr);
-  (void)sig;
-  (void)uctx;
-}
-
-void install_segv_handler() {
-#if !defined(RT_ASAN)
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction sa {};
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGSEGV, &sa, &previous_segv);
-  });
-#endif
-}
 
 struct main_parking {
   spinlock lock;

@@ -13,19 +13,19 @@ TEST_CASE("a panic is captured on the panicking goroutine's hub") {
   hubtest::memory_client mc;
   rt::current_hub().bind_client(mc.client);
   rt::configure_scope([](rt::scope& s) { s.set_tag("where", "parent"); });
-  // Plain go(), and wait for the goroutines to be gone: a wait_group's done() would run
-  // while the exception unwinds, before the panic observer has captured anything.
-  const int before = rt::num_goroutine();
-  rt::go([] {
+  // wg.go's done() comes after the panic was reported (observers included), so wait()
+  // returning means the capture has happened.
+  rt::wait_group wg;
+  wg.go([] {
     rt::configure_scope([](rt::scope& s) { s.set_tag("where", "panicking child"); });
     rt::add_breadcrumb({.message = "about to fail"});
     throw std::runtime_error("boom");
   });
-  rt::go([] {
+  wg.go([] {
     rt::current_hub().bind_client(nullptr);  // no client: nothing is captured
     throw std::runtime_error("unreported");
   });
-  while (rt::num_goroutine() > before) rt::yield();
+  wg.wait();
   const auto events = mc.events();
   REQUIRE(events.size() == 1);
   const rt::event& ev = events[0];

@@ -25,8 +25,14 @@ int slot() {
       },
       .destroy =
           [](void* v) {
+            auto* s = static_cast<std::string*>(v);
+            // A slow destructor: it lets other goroutines run before it is done, so a
+            // wait() that returned before it finished would see the count short.
+            if (*s == "slow") {
+              for (int i = 0; i < 3; ++i) rt::yield();
+            }
             destroys.fetch_add(1);
-            delete static_cast<std::string*>(v);
+            delete s;
           },
   });
   return s;
@@ -98,6 +104,20 @@ TEST_CASE("every cloned value is destroyed exactly once when its goroutine ends"
   wg.wait();
   CHECK(clones.load() - c0 == 1000);
   CHECK(destroys.load() - d0 == 1000);
+}
+
+TEST_CASE("wg.go's done() comes after the goroutine's task-locals are destroyed") {
+  // Each goroutine's clone takes a while to destroy (it yields); wait() must still
+  // return only after every one of them is gone, in every round.
+  set("slow");
+  for (int round = 0; round < 50; ++round) {
+    const int d0 = destroys.load();
+    rt::wait_group wg;
+    for (int i = 0; i < 20; ++i) wg.go([] { (void)get(); });
+    wg.wait();
+    REQUIRE(destroys.load() - d0 == 20);
+  }
+  set("counted");
 }
 
 TEST_CASE("a throwing clone hook makes go() throw and starts nothing") {

@@ -29,7 +29,7 @@ namespace rt {
 // What happens when an exception escapes a goroutine (a panic). In every case the
 // panic observers (the hub's capture among them) run first, on the panicking goroutine.
 enum class panic_policy {
-  crash,                // print "panic: goroutine N: <what>" on stderr and std::abort() (Go's rule)
+  crash,                // print "panic: goroutine N: <what>" on stderr, exit status 2 (Go's rule)
   report_and_continue,  // print the same line, then let the other goroutines go on
 };
 
@@ -44,18 +44,42 @@ struct options {
 };
 
 namespace detail {
+// What a goroutine does last: called on the goroutine after its function returned (or
+// its panic was reported) and after its task-locals were destroyed, so a waiter it
+// releases sees everything the goroutine owned gone. A throwing hook is a panic.
+struct exit_hook {
+  void (*fn)(void*) = nullptr;
+  void* arg = nullptr;
+};
+
 int run_main(job& main, const options& opts);
 void ensure_runtime();          // starts the default runtime unless a pool runs
 job& go_begin();                // reserves a goroutine and returns its (empty) job
 void go_cancel(job&) noexcept;  // gives the reserved goroutine back (the job's emplace threw)
-void go_commit(job&);           // starts the reserved goroutine
+void go_commit(job&, exit_hook on_exit = {});  // starts the reserved goroutine
+
+// spawn is go() with an exit hook (wait_group::go's done()).
+template <class F, class... Args>
+void spawn(exit_hook on_exit, F&& f, Args&&... args) {
+  job& j = go_begin();
+  try {
+    j.emplace(std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    go_cancel(j);
+    throw;
+  }
+  go_commit(j, on_exit);
+}
 }  // namespace detail
 
 // run starts the worker pool, runs `main` as the main goroutine on it and returns main's
 // int result (0 for a void main). Blocks the calling thread until main returns. Like Go,
 // goroutines still alive then do not keep the program alive: run stops the pool at once,
 // prints "rt: N goroutine(s) still alive when main returned" on stderr when N > 0, and
-// goroutines_left() tells N. Not reentrant: calling run inside a goroutine throws
+// goroutines_left() tells N. While another goroutine's panic is being reported (its
+// observers run, e.g. the hub sending the event), run waits for it: the process never
+// exits under a panic in flight (crash policy: the panic ends it with status 2). Not
+// reentrant: calling run inside a goroutine throws
 // std::logic_error. A later run() after an earlier one returned starts a fresh pool.
 template <class F>
 int run(F&& main, options opts = {}) {
@@ -79,14 +103,7 @@ int run(F&& main, options opts = {}) {
 // Throws what copying f or args throws (then no goroutine starts).
 template <class F, class... Args>
 void go(F&& f, Args&&... args) {
-  detail::job& j = detail::go_begin();
-  try {
-    j.emplace(std::forward<F>(f), std::forward<Args>(args)...);
-  } catch (...) {
-    detail::go_cancel(j);
-    throw;
-  }
-  detail::go_commit(j);
+  detail::spawn({}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 // yield lets other goroutines run (Go's runtime.Gosched); the caller stays runnable.

@@ -2,7 +2,7 @@
 //
 // Example:
 //   rt::wait_group wg;
-//   for (int i = 1; i <= 3; ++i) wg.go(worker, i);   // add(1) + go + done() on exit
+//   for (int i = 1; i <= 3; ++i) wg.go(worker, i);   // add(1) + go + done() once it ended
 //   wg.wait();                                        // parks until all three are done
 //
 // Owns: a counter of outstanding work and the goroutines/threads waiting for it to
@@ -13,8 +13,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <type_traits>
 #include <utility>
 
 #include "rt/runtime.hpp"
@@ -40,22 +38,18 @@ class wait_group {
   // returns at once when it is zero already.
   void wait();
 
-  // go is add(1) + rt::go(f, args...) with done() when f returns or throws. Arguments
-  // are decay-copied at the call, as with rt::go. Throws what rt::go throws (then the
-  // counter is unchanged).
+  // go is add(1) + rt::go(f, args...) with done() once the goroutine has finished:
+  // after f returned (or its panic was reported) and after everything the goroutine
+  // owned, its task-locals (its hub) included, was destroyed — so wait() returning means
+  // those goroutines are gone, as with Go's wg.Go. Arguments are decay-copied at the
+  // call, as with rt::go. Throws what rt::go throws (then the counter is unchanged).
+  // A done() that finds the counter already at zero (the goroutine also called done()
+  // itself) is that goroutine's panic.
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
     add(1);
     try {
-      rt::go(
-          [](wait_group* wg, std::decay_t<F> fn, std::decay_t<Args>... a) {
-            struct done_on_exit {
-              wait_group* wg;
-              ~done_on_exit() { wg->done(); }
-            } guard{wg};
-            std::invoke(std::move(fn), std::move(a)...);
-          },
-          this, std::forward<F>(f), std::forward<Args>(args)...);
+      detail::spawn({&done_hook, this}, std::forward<F>(f), std::forward<Args>(args)...);
     } catch (...) {
       done();
       throw;
@@ -63,6 +57,8 @@ class wait_group {
   }
 
  private:
+  static void done_hook(void* wg) { static_cast<wait_group*>(wg)->done(); }
+
   struct waiter_node {
     sched::waiter who;
     waiter_node* next;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "rt/detail/job.hpp"
+#include "rt/runtime.hpp"
 #include "rt/scheduler/scheduler.hpp"
 #include "rt/task_local.hpp"
 
@@ -15,6 +16,7 @@ namespace rt::detail {
 struct goroutine {
   job work;                            // first member: go_commit finds the record from it
   void* locals[max_task_locals] = {};  // task-local values; see rt/task_local.hpp
+  exit_hook on_exit;                   // run last, after the record is destroyed
 };
 static_assert(sizeof(goroutine) <= sched::fiber::payload_size);
 static_assert(offsetof(sched::fiber, payload) == 0);
