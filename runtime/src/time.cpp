@@ -10,6 +10,10 @@
 //   2. fire locks and unlocks the same spinlock — so the sleeper is suspended — and
 //      unparks it. Only fire wakes a sleeper, so it is woken exactly once.
 //
+// Deadlines: every `when` here comes from detail::deadline_after or detail::later
+// (rt/detail/deadline.hpp), so a duration too long to represent gives
+// clock::time_point::max(), which the scheduler keeps in its heap and never fires.
+//
 // Ticker stop versus re-arm: fire re-arms under time_source::lock unless `stopped`;
 // stop() sets `stopped` under that lock, then timer_stop(), which waits for a firing in
 // progress. Either fire re-armed before stop took the lock (timer_stop then finds the
@@ -63,9 +67,9 @@ void fire_ticker(sched::timer* t) noexcept {
   const clock::time_point now = clock::now();
   sched::spinlock_lock lk = sched::locked(s->lock);
   if (s->stopped) return;
-  clock::time_point next = s->when + s->period;
-  if (next <= now) next += ((now - next) / s->period + 1) * s->period;  // skip missed ticks
-  s->when = next;
+  // The next tick after now on the grid when + k * period (skipping missed ticks).
+  const clock::duration late = (now - s->when) % s->period;  // now >= when: it fired
+  s->when = detail::later(now, s->period - late);
   sched::timer_start(s);
 }
 
@@ -76,7 +80,7 @@ std::unique_ptr<time_source> make_source(clock::duration d, clock::duration peri
   auto s = std::make_unique<time_source>();
   s->c = make_chan<clock::time_point>(1);
   s->period = period;
-  s->when = clock::now() + d;
+  s->when = detail::deadline_after(d);
   s->fire = fire;
   return s;
 }
@@ -162,7 +166,7 @@ bool timer::reset(clock::duration d) {
   if (src_ == nullptr) throw std::logic_error("rt::timer::reset: timer was moved from");
   sched::spinlock_lock lk = sched::locked(src_->lock);
   const bool was_pending = sched::timer_stop(src_.get());
-  src_->when = clock::now() + d;
+  src_->when = detail::deadline_after(d);
   sched::timer_start(src_.get());
   return was_pending;
 }

@@ -20,7 +20,8 @@
 // Invariant: a context is cancelled at most once, with the first cause (err() never
 // changes afterwards); cancelling one cancels every descendant, never an ancestor; a
 // cancelled context is detached from its parent, so a long-lived parent does not
-// accumulate finished children. Every call here is safe from any goroutine or thread.
+// accumulate finished children. Cancelling or destroying a chain of contexts uses
+// bounded stack at any depth. Every call here is safe from any goroutine or thread.
 #pragma once
 
 #include <cstddef>
@@ -87,7 +88,8 @@ class context {
 // cancel_func cancels the context it came with (and its descendants) with
 // context_error::canceled and detaches it from its parent. Idempotent: later calls, or
 // calls after the context was cancelled otherwise, do nothing. Copyable; never parks
-// (may briefly wait for a deadline timer that fires at the same moment).
+// (may briefly wait for a deadline timer that fires at the same moment, or for a
+// concurrent cancel of the same context to finish its cascade); never throws.
 class cancel_func {
  public:
   void operator()() const noexcept;
@@ -111,15 +113,24 @@ class cancel_func {
 std::pair<context, cancel_func> with_cancel(const context& parent);
 
 // with_deadline is with_cancel that also cancels the child with
-// context_error::deadline_exceeded at `deadline` (at once if it has passed). A parent
-// deadline that comes earlier applies unchanged. The deadline timer is stopped when the
-// child is cancelled or destroyed. Throws std::bad_alloc.
+// context_error::deadline_exceeded at `deadline` (at once if it has passed, never if it
+// is clock::time_point::max()). A parent deadline that comes earlier applies unchanged.
+// The deadline timer is stopped when the child is cancelled or destroyed. Never parks.
+// Throws std::bad_alloc.
 std::pair<context, cancel_func> with_deadline(const context& parent, clock::time_point deadline);
 
-// with_timeout is with_deadline(parent, now + timeout).
+// with_timeout is with_deadline(parent, now + timeout), saturating as rt/time.hpp's
+// calls do: a timeout too long to represent gives the deadline clock::time_point::max(),
+// which never passes; one <= 0 gives now (cancelled at once). Takes any std::chrono
+// duration that converts to clock::duration without rounding. Throws std::bad_alloc.
 inline std::pair<context, cancel_func> with_timeout(const context& parent,
                                                     clock::duration timeout) {
-  return with_deadline(parent, clock::now() + timeout);
+  return with_deadline(parent, detail::deadline_after(timeout));
+}
+template <class Rep, class Period>
+std::pair<context, cancel_func> with_timeout(const context& parent,
+                                             std::chrono::duration<Rep, Period> timeout) {
+  return with_timeout(parent, detail::to_clock_duration(timeout));
 }
 
 }  // namespace rt

@@ -1,6 +1,7 @@
-// Tests for rt::context: background, cancel, deadlines, trees (cascading down, never
-// up), detaching of finished children, many waiters, races between cancels, and plain
-// threads.
+// Tests for rt::context: background, cancel, deadlines (saturating), trees (cascading
+// down, never up), detaching of finished children, many waiters, races between cancels,
+// plain threads, and chains deep enough to overflow a goroutine's stack if cancelling or
+// destroying them recursed.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -19,6 +20,38 @@ namespace {
 
 bool is_done(const rt::context& ctx) {
   return rt::select(rt::case_recv(ctx.done()), rt::case_default()) == 0;
+}
+
+// chain builds `depth` contexts under root, each the child of the one before; every
+// third has its own deadline an hour away (each earlier than its parent's, so each has
+// its own timer).
+std::vector<rt::context> chain(const rt::context& root, int depth) {
+  std::vector<rt::context> levels;
+  levels.reserve(depth);
+  const auto far = rt::clock::now() + std::chrono::hours(1);
+  for (int i = 0; i < depth; ++i) {
+    const rt::context& parent = i == 0 ? root : levels.back();
+    levels.push_back(i % 3 == 2 ? rt::with_deadline(parent, far - std::chrono::nanoseconds(i)).first
+                                : rt::with_cancel(parent).first);
+  }
+  return levels;
+}
+
+// cancelled_with counts the levels cancelled with `why` whose done channel is closed.
+int cancelled_with(const std::vector<rt::context>& levels, rt::context_error why) {
+  int n = 0;
+  for (const rt::context& c : levels) {
+    if (c.err() == why && is_done(c) && rt::detail::context_children(c) == 0) ++n;
+  }
+  return n;
+}
+
+// in_goroutine runs f on a goroutine of its own (a 64 KiB stack) and waits for it.
+template <class F>
+void in_goroutine(F f) {
+  rt::wait_group wg;
+  wg.go(std::move(f));
+  wg.wait();
 }
 
 }  // namespace
@@ -178,4 +211,88 @@ TEST_CASE("a plain thread waits on done; a goroutine cancels") {
     CHECK(d.err() == rt::context_error::deadline_exceeded);
   });
   CHECK(seen == rt::context_error::canceled);
+}
+
+TEST_CASE("with_timeout saturates: too long never expires, negative expires at once") {
+  using std::chrono::hours;
+  using std::chrono::nanoseconds;
+  using std::chrono::seconds;
+  auto [forever, cancel] = rt::with_timeout(rt::context::background(), nanoseconds::max());
+  CHECK_FALSE(forever.err());
+  CHECK_FALSE(is_done(forever));
+  CHECK(forever.deadline() == rt::clock::time_point::max());
+  for (auto [c, cc] : {rt::with_timeout(rt::context::background(), hours::max()),
+                       rt::with_timeout(rt::context::background(), seconds::max()),
+                       rt::with_deadline(rt::context::background(), rt::clock::time_point::max()),
+                       rt::with_timeout(forever, nanoseconds::max())}) {
+    CHECK_FALSE(c.err());
+    CHECK(c.deadline() == rt::clock::time_point::max());
+    cc();
+    CHECK(c.err() == rt::context_error::canceled);
+  }
+  auto [child, cc] = rt::with_timeout(forever, 1h);  // an earlier deadline of its own
+  CHECK(child.deadline() < forever.deadline());
+  for (auto [expired, ec] :
+       {rt::with_timeout(forever, nanoseconds::min()), rt::with_timeout(forever, hours::min()),
+        rt::with_timeout(forever, seconds::min()), rt::with_timeout(forever, -1ns)}) {
+    CHECK(expired.err() == rt::context_error::deadline_exceeded);
+    CHECK(is_done(expired));
+  }
+  // A short timeout still expires while the saturated one never does.
+  auto [soon, sc] = rt::with_timeout(forever, 1ms);
+  CHECK_FALSE(soon.done().recv().has_value());
+  CHECK(soon.err() == rt::context_error::deadline_exceeded);
+  CHECK_FALSE(forever.err());
+  cancel();
+  CHECK(child.err() == rt::context_error::canceled);
+}
+
+TEST_CASE("cancelling a 1,000-deep chain from the root on a goroutine cancels every level") {
+  in_goroutine([] {
+    auto [root, cancel] = rt::with_cancel(rt::context::background());
+    const std::vector<rt::context> levels = chain(root, 1000);
+    cancel();
+    CHECK(cancelled_with(levels, rt::context_error::canceled) == 1000);
+    CHECK(rt::detail::context_children(root) == 0);
+  });
+}
+
+TEST_CASE("cancelling a 100,000-deep chain from the middle and then the root") {
+  in_goroutine([] {
+    auto [root, cancel] = rt::with_cancel(rt::context::background());
+    std::vector<rt::context> levels = chain(root, 100000);
+    auto [mid, cancel_mid] = rt::with_cancel(levels[49999]);
+    const std::vector<rt::context> below = chain(mid, 50000);
+    cancel_mid();
+    CHECK(cancelled_with(below, rt::context_error::canceled) == 50000);
+    CHECK(rt::detail::context_children(levels[49999]) == 1);  // levels[50000] only
+    cancel();
+    CHECK(cancelled_with(levels, rt::context_error::canceled) == 100000);
+    CHECK(mid.err() == rt::context_error::canceled);
+  });
+}
+
+TEST_CASE("a deadline expiring above a 100,000-deep chain cancels every level") {
+  // The deadline may pass while the chain is being built: the levels made after that
+  // are cancelled at once, the others by the timer's fire (in scheduler context).
+  auto [root, cancel] = rt::with_timeout(rt::context::background(), 20ms);
+  const std::vector<rt::context> levels = chain(root, 100000);
+  levels.back().done().recv();
+  CHECK(cancelled_with(levels, rt::context_error::deadline_exceeded) == 100000);
+  cancel();
+}
+
+TEST_CASE("dropping the last handle to a 100,000-deep chain destroys it") {
+  in_goroutine([] {
+    auto [root, cancel] = rt::with_cancel(rt::context::background());
+    {
+      rt::context leaf = chain(root, 100000).back();  // holds every level above it
+      CHECK(rt::detail::context_children(root) == 1);
+    }
+    CHECK(rt::detail::context_children(root) == 0);  // all gone, the first level unlinked
+    // Cancelled chains and a deep chain under a cancelled root go too.
+    rt::context leaf = chain(root, 100000).back();
+    cancel();
+    CHECK(leaf.err() == rt::context_error::canceled);
+  });
 }

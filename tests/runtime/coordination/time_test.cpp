@@ -1,10 +1,12 @@
 // Tests for rt::sleep_for/sleep_until, rt::after, rt::timer and rt::ticker: lower
 // bounds only (never "it took less than"), many sleepers at once, stop/reset semantics
-// and their races with firing, and plain threads.
+// and their races with firing, plain threads, and durations that saturate (too long to
+// represent: never; negative: at once).
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -14,6 +16,20 @@
 #include "../../common/plain_thread.hpp"
 
 using namespace std::chrono_literals;
+
+namespace {
+
+using std::chrono::hours;
+using std::chrono::microseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+// A value already in c (a timer that fired), without waiting.
+bool ready(const rt::chan<rt::clock::time_point>& c) {
+  return rt::select(rt::case_recv(c), rt::case_default()) == 0;
+}
+
+}  // namespace
 
 TEST_CASE("sleep_for parks for at least the duration; zero and negative return at once") {
   auto t0 = rt::clock::now();
@@ -191,4 +207,89 @@ TEST_CASE("timer and ticker move") {
   rt::ticker y(std::chrono::hours(1));
   y = std::move(x);
   CHECK(y.c.recv().has_value());
+}
+
+TEST_CASE("durations of any exact type convert saturating, and deadlines saturate") {
+  using rt::detail::to_clock_duration;
+  static_assert(to_clock_duration(hours(2)) == nanoseconds(7'200'000'000'000));
+  static_assert(to_clock_duration(-seconds(3)) == nanoseconds(-3'000'000'000));
+  static_assert(to_clock_duration(nanoseconds::max()) == nanoseconds::max());
+  static_assert(to_clock_duration(hours::max()) == nanoseconds::max());
+  static_assert(to_clock_duration(seconds::min()) == nanoseconds::min());
+  // The edge: the longest exact microseconds converts, one more saturates.
+  constexpr auto longest = microseconds(INT64_MAX / 1000);
+  static_assert(to_clock_duration(longest) == nanoseconds(INT64_MAX / 1000 * 1000));
+  static_assert(to_clock_duration(longest + microseconds(1)) == nanoseconds::max());
+  static_assert(to_clock_duration(std::chrono::duration<std::uint64_t>(UINT64_MAX)) ==
+                nanoseconds::max());
+  constexpr auto end = rt::clock::time_point::max();
+  static_assert(rt::detail::later(end - 5ns, 5ns) == end);
+  static_assert(rt::detail::later(end - 5ns, 6ns) == end);
+  static_assert(rt::detail::later(end - 5ns, 4ns) == end - 1ns);
+  CHECK(rt::detail::deadline_after(nanoseconds::max()) == end);
+  const auto before = rt::clock::now();
+  const auto due = rt::detail::deadline_after(nanoseconds::min());
+  CHECK(due >= before);  // now: no underflow
+  CHECK(due <= rt::clock::now());
+}
+
+TEST_CASE("sleep for a duration too long to represent never returns") {
+  // Each sleeper stays parked for good (reported when run returns, like any goroutine
+  // blocked forever); a short after() must win against all of them.
+  auto woke = rt::make_chan<int>(4);
+  rt::go([woke] {
+    rt::sleep_for(nanoseconds::max());
+    woke.send(1);
+  });
+  rt::go([woke] {
+    rt::sleep_for(hours::max());
+    woke.send(2);
+  });
+  rt::go([woke] {
+    rt::sleep_for(seconds::max());
+    woke.send(3);
+  });
+  rt::go([woke] {
+    rt::sleep_until(rt::clock::time_point::max());
+    woke.send(4);
+  });
+  CHECK(rt::select(rt::case_recv(woke), rt::case_recv(rt::after(1ms))) == 1);
+}
+
+TEST_CASE("after, timer and ticker with durations too long to represent never fire") {
+  auto after_max = rt::after(nanoseconds::max());
+  auto after_hours = rt::after(hours::max());
+  rt::timer t(nanoseconds::max());
+  rt::timer t_seconds(seconds::max());
+  rt::ticker tk(nanoseconds::max());
+  rt::ticker tk_hours(hours::max());
+  rt::timer pending(1h);
+  CHECK(pending.reset(hours::max()));  // was pending
+  rt::timer fired(0ns);
+  REQUIRE(fired.c.recv().has_value());
+  CHECK_FALSE(fired.reset(nanoseconds::max()));  // had fired
+  // Once a short timer started after them all has fired, none of the long ones has.
+  CHECK(rt::after(1ms).recv().has_value());
+  for (auto* c :
+       {&after_max, &after_hours, &t.c, &t_seconds.c, &tk.c, &tk_hours.c, &pending.c, &fired.c}) {
+    CHECK_FALSE(ready(*c));
+  }
+  CHECK(t.stop());  // still pending, never fired
+  CHECK(t_seconds.stop());
+  CHECK(pending.stop());
+  CHECK(fired.stop());
+}
+
+TEST_CASE("negative durations, down to the minimum, are due at once") {
+  rt::sleep_for(nanoseconds::min());
+  rt::sleep_for(hours::min());
+  rt::sleep_until(rt::clock::time_point::min());
+  CHECK(rt::after(nanoseconds::min()).recv().has_value());
+  CHECK(rt::after(hours::min()).recv().has_value());
+  rt::timer t(nanoseconds::min());
+  CHECK(t.c.recv().has_value());
+  CHECK_FALSE(t.reset(seconds::min()));
+  CHECK(t.c.recv().has_value());
+  CHECK_FALSE(t.stop());
+  CHECK_THROWS_AS(rt::ticker(hours::min()), std::invalid_argument);
 }
