@@ -2,9 +2,12 @@
 //
 // Owns: the runtime lifecycle (which pool runs, who stops it), the goroutine entry
 // point handed to the scheduler, panics, and GOMAXPROCS resolution.
-// Invariants: at most one pool runs at a time; a pool started by run() is stopped by
-// that run(); a pool started by a plain-thread go() (the default runtime) lives until
-// process exit. Every goroutine record built by go_begin() is destroyed exactly once.
+// Invariants: at most one pool runs at a time, shared by every run() in progress (two
+// threads may call run() at once: both mains run on it) and by plain-thread go()s; it
+// stops when the last run() using it returns, unless a plain-thread go() started it
+// (the default runtime), which lives until process exit. A run() whose options the
+// running pool cannot honour throws, except that an idle default runtime is restarted
+// with them. Every goroutine record built by go_begin() is destroyed exactly once.
 #include <cxxabi.h>
 #include <sched.h>
 #include <unistd.h>
@@ -31,8 +34,11 @@ constexpr std::size_t page_size = 4096;
 constexpr std::size_t default_stack = 64 * 1024;
 constexpr std::size_t main_stack = 1024 * 1024;
 
-std::mutex lifecycle_mu;       // guards starting and stopping pools
-bool default_runtime = false;  // the running pool was started by a plain go()
+std::mutex lifecycle_mu;          // guards starting and stopping pools and what follows
+bool default_runtime = false;     // the running pool was started by a plain go()
+int runs = 0;                     // run() calls using the running pool
+sched::config running_cfg;        // the running pool's configuration
+std::atomic<int> mains_alive{0};  // main goroutines of run() calls, not yet ended
 std::atomic<panic_policy> policy{panic_policy::crash};
 std::atomic<int> left_at_exit{0};
 
@@ -169,14 +175,49 @@ sched::config make_config(const options& opts) {
 
 void stop_default_runtime() {
   std::lock_guard lk(lifecycle_mu);
-  if (default_runtime) {
+  if (default_runtime && runs == 0) {
     sched::stop(std::chrono::milliseconds(1000));
     default_runtime = false;
   }
 }
 
-detail::job& begin(bool big) {
-  sched::fiber* f = sched::acquire(big);
+void start_pool(const sched::config& cfg) {  // lifecycle_mu held
+  sched::start(cfg);
+  running_cfg = cfg;
+}
+
+std::string describe(int workers, std::size_t stack, panic_policy on_panic) {
+  return "gomaxprocs=" + std::to_string(workers) + ", stack_size=" + std::to_string(stack / 1024) +
+         " KiB, on_panic=" + (on_panic == panic_policy::crash ? "crash" : "report_and_continue");
+}
+
+// A run() joining the running pool: throws when the pool cannot honour its options
+// (lifecycle_mu held).
+void join_running_pool(const options& opts) {
+  const sched::config want = make_config(opts);
+  const bool workers_ok = opts.gomaxprocs == 0 || want.workers == running_cfg.workers;
+  const bool stack_ok = opts.stack_size == 0 || want.stack_size == running_cfg.stack_size;
+  const bool policy_ok = runs == 0 || opts.on_panic == policy.load(std::memory_order_relaxed);
+  if (workers_ok && stack_ok && policy_ok) return;
+  if (runs == 0 && default_runtime && sched::live() == 0) {  // idle: restart as asked
+    sched::stop(std::chrono::milliseconds(1000));
+    default_runtime = false;
+    start_pool(want);
+    return;
+  }
+  throw std::logic_error("rt::run: options (" +
+                         describe(want.workers, want.stack_size, opts.on_panic) +
+                         ") cannot apply: the runtime already running (" +
+                         (runs > 0 ? "another rt::run"
+                                   : "started by rt::go on a plain thread, with " +
+                                         std::to_string(sched::live()) + " goroutines alive") +
+                         ") has " +
+                         describe(running_cfg.workers, running_cfg.stack_size,
+                                  policy.load(std::memory_order_relaxed)));
+}
+
+// The goroutine's record in a fiber from acquire(); clones the caller's task-locals.
+detail::job& begin(sched::fiber* f) {
   auto* g = new (f->payload) detail::goroutine;
   try {
     detail::clone_locals(g->locals);
@@ -196,7 +237,7 @@ void ensure_runtime() {
   if (sched::running()) return;
   std::lock_guard lk(lifecycle_mu);
   if (sched::running()) return;
-  sched::start(make_config(options{}));
+  start_pool(make_config(options{}));
   if (!default_runtime) {
     static std::once_flag once;
     std::call_once(once, [] { std::atexit(stop_default_runtime); });
@@ -205,8 +246,12 @@ void ensure_runtime() {
 }
 
 job& go_begin() {
-  ensure_runtime();
-  return begin(false);
+  for (;;) {
+    ensure_runtime();
+    // nullptr: the pool stopped since ensure_runtime looked (a run() returned); the next
+    // go() from a plain thread starts the default runtime.
+    if (sched::fiber* f = sched::acquire(false)) return begin(f);
+  }
 }
 
 void go_cancel(job& j) noexcept {
@@ -229,19 +274,35 @@ int run_main(job& main, const options& opts) {
         "rt::run: called from inside a goroutine (run is the program's entry, "
         "use rt::go to start goroutines)");
   }
-  bool own = false;
-  {
-    std::lock_guard lk(lifecycle_mu);
-    if (!sched::running()) {
-      sched::start(make_config(opts));
-      own = true;
+  // This run's use of the pool: the last run() to leave stops it (unless it is the
+  // default runtime, which lives until exit).
+  struct pool_use {
+    explicit pool_use(const options& opts) {
+      std::lock_guard lk(lifecycle_mu);
+      if (!sched::running()) {
+        start_pool(make_config(opts));
+      } else {
+        join_running_pool(opts);
+      }
+      ++runs;
+      mains_alive.fetch_add(1);
+      policy.store(opts.on_panic, std::memory_order_relaxed);
     }
-  }
-  policy.store(opts.on_panic, std::memory_order_relaxed);
+    ~pool_use() {
+      std::lock_guard lk(lifecycle_mu);
+      if (--runs > 0 || default_runtime) return;
+      if (!sched::stop(std::chrono::milliseconds(1000))) {
+        std::fprintf(stderr,
+                     "rt: a worker thread is stuck in a goroutine that never parks; "
+                     "left it running\n");
+      }
+    }
+  } use(opts);
 
   // The main goroutine's exit hook: runs after main's panic (if any) was reported and
-  // its task-locals are gone. Counts everyone but main itself; goroutines whose last act
-  // (say a wait_group done) woke main are still finishing: give them a moment.
+  // its task-locals are gone. Counts everyone but the mains still running (this one
+  // included); goroutines whose last act (say a wait_group done) woke main are still
+  // finishing: give them a moment.
   struct done_signal {
     std::mutex mu;
     std::condition_variable cv;
@@ -250,16 +311,18 @@ int run_main(job& main, const options& opts) {
     int left = 0;
     static void notify(void* arg) {
       auto* s = static_cast<done_signal*>(arg);
-      for (int i = 0; i < 100 && sched::live() > 1; ++i) sched::yield();
-      s->left = std::max(0, sched::live() - 1);
+      for (int i = 0; i < 100 && sched::live() > mains_alive.load(); ++i) sched::yield();
+      s->left = std::max(0, sched::live() - mains_alive.fetch_sub(1));
       std::lock_guard lk(s->mu);
       s->done = true;
       s->cv.notify_one();
     }
   } sig;
-  job& j = begin(true);
+  sched::fiber* f = sched::acquire(true);  // never nullptr: `use` keeps the pool running
+  job* j = nullptr;
   try {
-    j.emplace([&main, &sig] {
+    j = &begin(f);
+    j->emplace([&main, &sig] {
       try {
         main.run();
       } catch (...) {
@@ -268,10 +331,11 @@ int run_main(job& main, const options& opts) {
       }
     });
   } catch (...) {
-    go_cancel(j);
+    if (j != nullptr) go_cancel(*j);
+    mains_alive.fetch_sub(1);
     throw;
   }
-  go_commit(j, {&done_signal::notify, &sig});
+  go_commit(*j, {&done_signal::notify, &sig});
   {
     std::unique_lock lk(sig.mu);
     sig.cv.wait(lk, [&] { return sig.done; });
@@ -281,14 +345,6 @@ int run_main(job& main, const options& opts) {
   if (sig.left > 0) {
     std::fprintf(stderr, "rt: %d goroutine%s still alive when main returned\n", sig.left,
                  sig.left == 1 ? "" : "s");
-  }
-  if (own) {
-    std::lock_guard lk(lifecycle_mu);
-    if (!sched::stop(std::chrono::milliseconds(1000))) {
-      std::fprintf(stderr,
-                   "rt: a worker thread is stuck in a goroutine that never parks; "
-                   "left it running\n");
-    }
   }
   return sig.panicked ? 2 : 0;
 }

@@ -94,10 +94,13 @@ class basic_runq {
 
 using runq = basic_runq<256>;
 
+struct pool;
+
 // A worker: one thread with its own Boost.Fiber scheduler running rt's algorithm.
 struct worker {
-  explicit worker(int i) : index(i) {}
+  worker(pool* p, int i) : owner(p), index(i) {}
 
+  pool* const owner;
   const int index;
 
   // ---- run queues (see runq) ----
@@ -124,6 +127,14 @@ struct worker {
   int cache_len = 0;
   std::uint32_t rng = 0;
   std::uint32_t timer_tick = 0;
+  // Time slice (see find_local in worker.cpp): a goroutine taken from the run-next slot
+  // inherits the slice of the one that readied it. `inherited` counts such picks since
+  // the slice began; `slice_start` is stamped lazily (0: not yet); `drain` counts the
+  // ring entries still to run, ahead of run-next, after a slice ran out.
+  std::uint32_t inherited = 0;
+  std::int64_t slice_start = 0;
+  std::uint32_t drain = 0;
+  std::vector<std::uint64_t> seen_ticks;  // spin(): every victim's schedtick at its start
   std::uint64_t goid_next = 0;  // goroutine ids reserved by this worker: [goid_next, goid_end)
   std::uint64_t goid_end = 0;
 
@@ -144,16 +155,27 @@ struct worker {
   std::atomic<std::int64_t> parked_until{0};  // 0: not parked; else wake-up time (ns)
   std::thread thread;
   std::atomic<bool> done{false};  // the thread has left its loop
+  // The thread's main context parks here until stop() (guarded by main_lock).
+  spinlock main_lock;
+  waiter main_waiter;
+  bool main_stop = false;
 };
 
 struct pool {
+  explicit pool(const config& c);
+
   config cfg;
+  // This pool's generation (unique over the process lifetime), stamped on every fiber it
+  // creates: a fiber woken after its pool stopped never runs in a later pool.
+  const std::uint64_t gen;
   std::vector<std::unique_ptr<worker>> workers;
-  moodycamel::ConcurrentQueue<fiber*> inject;  // runnable fibers from outside
-  std::atomic<int> nspinning{0};               // workers spinning for work
-  std::atomic<int> nidle{0};                   // workers in `idle`
-  std::atomic<int> nrecheck{0};                // idle workers due back within recheck_ns
-  std::mutex idle_mu;                          // guards idle and worker::idle
+  moodycamel::ConcurrentQueue<fiber*> inject;     // runnable fibers from outside
+  std::atomic<int> ninject{0};                    // approximate length of inject, to skip it
+  std::atomic<std::int64_t> launched_outside{0};  // launches from plain threads
+  std::atomic<int> nspinning{0};                  // workers spinning for work
+  std::atomic<int> nidle{0};                      // workers in `idle`
+  std::atomic<int> nrecheck{0};                   // idle workers due back within recheck_ns
+  std::mutex idle_mu;                             // guards idle and worker::idle
   std::vector<worker*> idle;
   std::atomic<bool> stopping{false};
   spinlock cache_lock;     // guards cache, cache_len
@@ -163,6 +185,25 @@ struct pool {
 
 // The running pool, or nullptr. Set by start(), cleared by stop().
 extern std::atomic<pool*> the_pool;
+
+// pool_ref pins the running pool for the calling thread. On a worker it is that
+// worker's pool (alive while the thread runs); on a plain thread it is counted, and
+// stop() does not free a pool until every plain-thread pool_ref taken before it cleared
+// the_pool has ended (seq_cst on both sides: either the taker sees nullptr, or stop()
+// sees its count). get() is nullptr when no pool runs.
+class pool_ref {
+ public:
+  pool_ref() noexcept;
+  ~pool_ref();
+  pool_ref(const pool_ref&) = delete;
+  pool_ref& operator=(const pool_ref&) = delete;
+  pool* get() const noexcept { return p_; }
+  pool* operator->() const noexcept { return p_; }
+
+ private:
+  pool* p_;
+  bool counted_;
+};
 
 // This thread's worker, or nullptr on a plain thread. Not inlined on purpose: a
 // goroutine may resume on another thread, and the compiler must not cache the TLS

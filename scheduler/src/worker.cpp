@@ -40,6 +40,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/scheduler.hpp>
@@ -88,6 +89,24 @@ thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullp
   ::_exit(2);  // Go's exit status for a fatal runtime error
 }
 
+// ---- fork ---------------------------------------------------------------------------
+// After fork() only the forking thread exists in the child: the other workers, and the
+// goroutines queued on them, are gone, and running the parent's goroutines in the child
+// would duplicate their effects. So the child has no runtime: the forking goroutine (or
+// thread) may go on computing and call exec or _exit, but any scheduling — park, yield,
+// go, wake, even its own goroutine ending — is a fatal error in the child.
+bool forked_child = false;
+
+void on_fork_child() {
+  if (the_pool.load(std::memory_order_relaxed) != nullptr) forked_child = true;
+}
+
+[[noreturn]] void fatal_in_forked_child() {
+  fatal(
+      "goroutine scheduling in a child process after fork(): the child has no runtime "
+      "(call exec or _exit in it)");
+}
+
 // ---- fibers ---------------------------------------------------------------------
 
 struct fiber_entry {
@@ -125,6 +144,7 @@ fiber* create_fiber(pool* p, bool big) {
   f->stack_base = s.base;
   f->stack_size = s.size;
   f->guarded = s.guarded;
+  f->gen = p->gen;
   boost::context::stack_context sctx;
   sctx.sp = reinterpret_cast<void*>(at);
   sctx.size = at - reinterpret_cast<std::uintptr_t>(s.base);
@@ -137,12 +157,9 @@ fiber* create_fiber(pool* p, bool big) {
 
 // ---- queues -----------------------------------------------------------------------
 
-std::atomic<int> ninject{0};  // approximate length of pool::inject, to skip it cheaply
-
 // Goroutine ids come from one counter in batches, so workers do not share a hot line.
 constexpr std::uint64_t goid_batch = 64;
 std::atomic<std::uint64_t> goid_source{1};
-std::atomic<std::int64_t> launched_outside{0};  // launches from plain threads
 
 std::uint64_t next_goid(worker* w) noexcept {
   if (w == nullptr) return goid_source.fetch_add(1, std::memory_order_relaxed);
@@ -184,7 +201,7 @@ void wakep(pool* p) noexcept {
 
 void inject(pool* p, fiber* f) noexcept {
   p->inject.enqueue(f);
-  ninject.fetch_add(1, std::memory_order_relaxed);
+  p->ninject.fetch_add(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);  // P2
   wakep(p);
 }
@@ -196,7 +213,7 @@ void push_local(pool* p, worker* w, fiber* f) noexcept {
     std::uint32_t n = w->q.grab(batch);
     batch[n++] = f;
     p->inject.enqueue_bulk(batch, n);
-    ninject.fetch_add(static_cast<int>(n), std::memory_order_relaxed);
+    p->ninject.fetch_add(static_cast<int>(n), std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }
   wakep(p);
@@ -211,14 +228,14 @@ void put_runnext(pool* p, worker* w, fiber* f) noexcept {
 }
 
 fiber* take_global(pool* p, worker* w) noexcept {
-  if (ninject.load(std::memory_order_relaxed) <= 0) return nullptr;
+  if (p->ninject.load(std::memory_order_relaxed) <= 0) return nullptr;
   // Take a fair share of the global queue (at most 32), not just one.
   fiber* batch[32];
   const int share =
-      1 + ninject.load(std::memory_order_relaxed) / static_cast<int>(p->workers.size());
+      1 + p->ninject.load(std::memory_order_relaxed) / static_cast<int>(p->workers.size());
   std::size_t n = p->inject.try_dequeue_bulk(batch, static_cast<std::size_t>(std::min(share, 32)));
   if (n == 0) return nullptr;
-  ninject.fetch_sub(static_cast<int>(n), std::memory_order_relaxed);
+  p->ninject.fetch_sub(static_cast<int>(n), std::memory_order_relaxed);
   for (std::size_t i = 1; i < n; ++i) push_local(p, w, batch[i]);
   return batch[0];
 }
@@ -231,18 +248,58 @@ fiber* take_runnext(worker* w) noexcept {
   return nullptr;
 }
 
+// The time-slice rule (Go's inheritTime). A goroutine taken from the run-next slot was
+// readied by the one that ran before it and inherits its slice; one taken from the ring or
+// the global queue starts a new slice. When a slice has lasted slice_ns, the ring entries
+// queued at that moment all run before run-next is looked at again, so goroutines that
+// keep readying each other (a ping-pong pair, a spawn loop) cannot hold a worker: a
+// runnable goroutine waits at most about one slice plus one turn of the ring. The clock
+// is read only every 16th inherited pick.
+constexpr std::int64_t slice_ns = 5'000'000;  // Go's is 10 ms, enforced by sysmon's preemption
+
+void new_slice(worker* w) noexcept {
+  w->inherited = 0;
+  w->slice_start = 0;
+}
+
+bool slice_over(worker* w) noexcept {
+  if ((++w->inherited & 15) != 0) return false;
+  const std::int64_t now = now_ns();
+  if (w->slice_start == 0) {
+    w->slice_start = now;
+    return false;
+  }
+  return now - w->slice_start > slice_ns;
+}
+
 fiber* find_local(pool* p, worker* w) noexcept {
   // Every 61st switch, look at the global queue first so it cannot starve (Go's rule).
   if (w->schedtick.load(std::memory_order_relaxed) % 61 == 0) {
-    if (fiber* f = take_global(p, w)) return f;
+    if (fiber* f = take_global(p, w)) {
+      new_slice(w);
+      return f;
+    }
   }
+  if (w->drain == 0 && w->runnext.load(std::memory_order_relaxed) != nullptr) {
+    if (!slice_over(w)) {
+      if (fiber* f = take_runnext(w)) return f;
+    } else {
+      w->drain = w->q.size();  // everyone queued now runs before run-next again
+      if (w->drain == 0) new_slice(w);
+    }
+  }
+  if (fiber* f = w->q.pop()) {
+    if (w->drain == 0 || --w->drain == 0) new_slice(w);
+    return f;
+  }
+  w->drain = 0;
+  new_slice(w);
   if (fiber* f = take_runnext(w)) return f;
-  if (fiber* f = w->q.pop()) return f;
   return take_global(p, w);
 }
 
 bool work_visible(pool* p) noexcept {
-  if (ninject.load(std::memory_order_seq_cst) > 0) return true;
+  if (p->ninject.load(std::memory_order_seq_cst) > 0) return true;
   for (auto& v : p->workers) {
     if (!v->q.empty()) return true;
   }
@@ -298,7 +355,12 @@ class algo final : public bf::algo::algorithm {
     if (!in_dispatcher && remote_pending_.exchange(false, std::memory_order_acq_rel)) {
       return take(w->dispatcher);  // Boost's remote-ready queue has work for us
     }
-    if (w->next_when.load(std::memory_order_relaxed) != INT64_MAX && (++w->timer_tick & 15) == 0) {
+    if (forked_child) fatal_in_forked_child();
+    // Due timers are looked for every 16th switch, at every yield (a goroutine that
+    // yields in a loop waits for something; a timer may be what it waits for), and always
+    // in the dispatcher, which a goroutine hands over to when it finds timers due.
+    if (w->next_when.load(std::memory_order_relaxed) != INT64_MAX &&
+        (in_dispatcher || w->yielding || (++w->timer_tick & 15) == 0)) {
       std::int64_t now = now_ns();
       if (w->next_when.load(std::memory_order_relaxed) <= now) {
         if (!in_dispatcher) return take(w->dispatcher);  // timers fire in scheduler context
@@ -372,9 +434,8 @@ class algo final : public bf::algo::algorithm {
       w->spinning = true;
       p->nspinning.fetch_add(1);
     }
-    std::uint64_t tick[64];
-    for (int i = 0; i < n && i < 64; ++i) {
-      tick[i] = p->workers[i]->schedtick.load(std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) {
+      w->seen_ticks[i] = p->workers[i]->schedtick.load(std::memory_order_relaxed);
     }
     const std::int64_t start = now_ns();
     for (int round = 0;; ++round) {
@@ -389,8 +450,8 @@ class algo final : public bf::algo::algorithm {
         // The run-next slot is taken only from a worker that has been running one
         // goroutine for the whole spin (a child that does not yield): otherwise it
         // is a parent about to resume there, and stealing it would only bounce it.
-        if (f == nullptr && last && v->index < 64 &&
-            v->schedtick.load(std::memory_order_relaxed) == tick[v->index]) {
+        if (f == nullptr && last &&
+            v->schedtick.load(std::memory_order_relaxed) == w->seen_ticks[v->index]) {
           f = take_runnext(v);
         }
       }
@@ -471,18 +532,20 @@ class algo final : public bf::algo::algorithm {
     if (!remote_pending_.load(std::memory_order_seq_cst)) {
       timespec ts{};
       timespec* tsp = nullptr;
+      std::int64_t d = -1;  // the timeout in ns; -1: none
       if (deadline != INT64_MAX) {
-        std::int64_t d = std::max<std::int64_t>(0, deadline - now_ns());
+        const std::int64_t now = now_ns();
+        d = deadline <= now ? 0 : deadline - now;
         ts.tv_sec = d / 1'000'000'000;
         ts.tv_nsec = d % 1'000'000'000;
         tsp = &ts;
       }
       epoll_event ev[4];
       int r = ::epoll_pwait2(w->epfd, ev, 4, tsp, nullptr);
-      if (r < 0 && errno == ENOSYS) {
-        int ms = tsp == nullptr
-                     ? -1
-                     : static_cast<int>((ts.tv_sec * 1000) + (ts.tv_nsec + 999'999) / 1'000'000);
+      if (r < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts
+        const int ms =
+            d < 0 ? -1
+                  : static_cast<int>(std::min<std::int64_t>(INT32_MAX, (d + 999'999) / 1'000'000));
         ::epoll_wait(w->epfd, ev, 4, ms);
       }
     }
@@ -499,12 +562,6 @@ class algo final : public bf::algo::algorithm {
 
 // ---- worker threads ---------------------------------------------------------------
 
-struct main_parking {
-  spinlock lock;
-  waiter who;
-  bool stop = false;
-};
-
 // suspend_releasing switches the running fiber away and releases `lk` once the fiber is
 // off its stack. Not Boost's suspend(lk) with the caller's own lock object: Boost unlocks
 // through that object after the switch — unlock() releases the spinlock, then clears the
@@ -517,7 +574,7 @@ void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
   w->bsched->suspend(w->handoff);
 }
 
-void worker_main(pool* p, worker* w, main_parking* mp) {
+void worker_main(pool* p, worker* w) {
   t_worker = w;
   std::vector<char> altstack(64 * 1024);
   stack_t ss{};
@@ -530,9 +587,9 @@ void worker_main(pool* p, worker* w, main_parking* mp) {
   {
     // The thread's main context waits here until stop(); meanwhile the dispatcher and
     // goroutines run on this thread.
-    spinlock_lock lk = locked(mp->lock);
-    if (!mp->stop) {
-      mp->who = waiter::self();
+    spinlock_lock lk = locked(w->main_lock);
+    if (!w->main_stop) {
+      w->main_waiter = waiter::self();
       park(lk, "worker main");
     }
   }
@@ -543,13 +600,26 @@ void worker_main(pool* p, worker* w, main_parking* mp) {
   // Leaving the thread destroys its Boost scheduler: no goroutine is attached to it.
 }
 
-std::vector<std::unique_ptr<main_parking>> mains;  // guarded by lifecycle_mu
-std::mutex lifecycle_mu;
+std::mutex lifecycle_mu;  // one start() or stop() at a time
+
+std::atomic<std::uint64_t> pool_gens{0};
+
+// Plain-thread pool_refs alive now (see pool_ref in internal.hpp).
+std::atomic<int> plain_refs{0};
+
+// Gives the stacks of a stopped pool's cached (idle) fibers back to the stack pool.
+void free_cached(fiber* f) noexcept {
+  while (f != nullptr) {
+    fiber* next = f->next;
+    stacks().deallocate(stack{f->stack_base, f->stack_size, f->guarded});
+    f = next;
+  }
+}
 
 }  // namespace
 
 void fiber_entry::operator()(fiber* f) const noexcept {
-  pool* p = the_pool.load(std::memory_order_acquire);
+  pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {
     p->cfg.main(*f);
     worker* w = this_worker();
@@ -595,34 +665,53 @@ std::int64_t now_ns() noexcept {
 
 // ---- public entry points -------------------------------------------------------------
 
+pool::pool(const config& c) : cfg(c), gen(pool_gens.fetch_add(1) + 1) {}
+
+pool_ref::pool_ref() noexcept {
+  if (worker* w = t_worker) {
+    p_ = w->owner;
+    counted_ = false;
+    return;
+  }
+  counted_ = true;
+  plain_refs.fetch_add(1, std::memory_order_seq_cst);
+  p_ = the_pool.load(std::memory_order_seq_cst);
+}
+
+pool_ref::~pool_ref() {
+  if (counted_) plain_refs.fetch_sub(1, std::memory_order_release);
+}
+
 void start(const config& cfg) {
   std::lock_guard lk(lifecycle_mu);
   if (the_pool.load() != nullptr) throw std::logic_error("rt: scheduler already running");
   install_segv_handler();
-  auto p = std::make_unique<pool>();
-  p->cfg = cfg;
+  static std::once_flag once;
+  std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
+  auto p = std::make_unique<pool>(cfg);
   for (int i = 0; i < cfg.workers; ++i) {
-    auto w = std::make_unique<worker>(i);
+    auto w = std::make_unique<worker>(p.get(), i);
+    w->seen_ticks.resize(static_cast<std::size_t>(cfg.workers));
     w->epfd = ::epoll_create1(EPOLL_CLOEXEC);
     w->evfd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->epfd < 0 || w->evfd < 0) {
-      throw std::system_error(errno, std::generic_category(), "rt: cannot create worker poller");
+    const bool ok = w->epfd >= 0 && w->evfd >= 0;
+    p->workers.push_back(std::move(w));
+    if (!ok) {
+      const int err = errno;
+      for (auto& v : p->workers) {
+        if (v->epfd >= 0) ::close(v->epfd);
+        if (v->evfd >= 0) ::close(v->evfd);
+      }
+      throw std::system_error(err, std::generic_category(), "rt: cannot create worker poller");
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = w->evfd;
-    ::epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
-    p->workers.push_back(std::move(w));
+    ev.data.fd = p->workers.back()->evfd;
+    ::epoll_ctl(p->workers.back()->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
   }
-  launched_outside.store(0, std::memory_order_relaxed);
   pool* raw = p.release();
   the_pool.store(raw, std::memory_order_release);
-  mains.clear();
-  for (auto& w : raw->workers) {
-    auto mp = std::make_unique<main_parking>();
-    w->thread = std::thread(worker_main, raw, w.get(), mp.get());
-    mains.push_back(std::move(mp));
-  }
+  for (auto& w : raw->workers) w->thread = std::thread(worker_main, raw, w.get());
 }
 
 bool stop(std::chrono::milliseconds grace) {
@@ -630,10 +719,10 @@ bool stop(std::chrono::milliseconds grace) {
   pool* p = the_pool.load();
   if (p == nullptr) return true;
   p->stopping.store(true, std::memory_order_seq_cst);
-  for (auto& mp : mains) {
-    spinlock_lock l = locked(mp->lock);
-    mp->stop = true;
-    waiter who = mp->who;
+  for (auto& w : p->workers) {
+    spinlock_lock l = locked(w->main_lock);
+    w->main_stop = true;
+    waiter who = w->main_waiter;
     l.unlock();
     if (who) unpark(who);
   }
@@ -651,16 +740,21 @@ bool stop(std::chrono::milliseconds grace) {
       all = false;
     }
   }
-  the_pool.store(nullptr, std::memory_order_release);
-  if (all) {
-    for (auto& w : p->workers) {
-      ::close(w->epfd);
-      ::close(w->evfd);
-    }
-    mains.clear();
-    delete p;  // abandoned fibers and their stacks are leaked on purpose: they never run again
+  the_pool.store(nullptr, std::memory_order_seq_cst);
+  if (!all) return false;  // a stuck worker still uses the pool: it is never freed
+  // Plain threads that took the pool before it was cleared (an unpark racing this stop)
+  // finish with it before it goes; later ones see nullptr.
+  while (plain_refs.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+  for (auto& w : p->workers) {
+    ::close(w->epfd);
+    ::close(w->evfd);
+    free_cached(w->cache);
   }
-  return all;
+  free_cached(p->cache);
+  // Runnable and parked fibers are abandoned with their stacks: they never run again (a
+  // wake-up for one finds another generation, or no pool, and does nothing).
+  delete p;
+  return true;
 }
 
 bool running() noexcept {
@@ -668,12 +762,13 @@ bool running() noexcept {
 }
 
 int workers() noexcept {
-  pool* p = the_pool.load(std::memory_order_acquire);
-  return p != nullptr ? static_cast<int>(p->workers.size()) : 0;
+  pool_ref p;
+  return p.get() != nullptr ? static_cast<int>(p->workers.size()) : 0;
 }
 
 fiber* acquire(bool big) {
-  pool* p = the_pool.load(std::memory_order_acquire);
+  pool_ref p;
+  if (p.get() == nullptr) return nullptr;
   if (!big) {
     if (worker* w = this_worker(); w != nullptr && w->cache != nullptr) {
       fiber* f = w->cache;
@@ -688,13 +783,13 @@ fiber* acquire(bool big) {
       return f;
     }
   }
-  return create_fiber(p, big);
+  return create_fiber(p.get(), big);
 }
 
 int live() noexcept {
-  pool* p = the_pool.load(std::memory_order_acquire);
-  if (p == nullptr) return 0;
-  std::int64_t n = launched_outside.load(std::memory_order_relaxed);
+  pool_ref p;
+  if (p.get() == nullptr) return 0;
+  std::int64_t n = p->launched_outside.load(std::memory_order_relaxed);
   for (auto& w : p->workers) {
     n += w->launched.load(std::memory_order_relaxed) - w->finished.load(std::memory_order_relaxed);
   }
@@ -702,7 +797,8 @@ int live() noexcept {
 }
 
 void release_unused(fiber* f) noexcept {
-  pool* p = the_pool.load(std::memory_order_acquire);
+  pool_ref p;
+  if (p.get() == nullptr || p->gen != f->gen) return;  // its pool stopped: abandoned
   spinlock_lock lk = locked(p->cache_lock);
   f->next = p->cache;
   p->cache = f;
@@ -710,14 +806,17 @@ void release_unused(fiber* f) noexcept {
 }
 
 void launch(fiber* f) noexcept {
-  pool* p = the_pool.load(std::memory_order_acquire);
+  if (forked_child) fatal_in_forked_child();
+  pool_ref ref;
+  pool* p = ref.get();
+  if (p == nullptr || p->gen != f->gen) return;  // its pool stopped meanwhile: never runs
   f->state = fiber_state::runnable;
   worker* w = this_worker();
   f->goid = next_goid(w);
   if (w != nullptr) {
     bump(w->launched);
   } else {
-    launched_outside.fetch_add(1, std::memory_order_relaxed);
+    p->launched_outside.fetch_add(1, std::memory_order_relaxed);
   }
   fiber* parent = w != nullptr ? w->current : nullptr;
   if (parent == nullptr || p->stopping.load(std::memory_order_relaxed)) {
@@ -748,9 +847,13 @@ void yield() noexcept {
     std::this_thread::yield();
     return;
   }
-  // Nothing else could run on this worker: yielding would only switch away and back.
+  if (forked_child) fatal_in_forked_child();
+  // Nothing else could run on this worker, and no timer of its heap is due: yielding
+  // would only switch away and back.
+  const std::int64_t next_timer = w->next_when.load(std::memory_order_relaxed);
   if (w->runnext.load(std::memory_order_relaxed) == nullptr && w->q.empty() &&
-      ninject.load(std::memory_order_relaxed) <= 0) {
+      w->owner->ninject.load(std::memory_order_relaxed) <= 0 &&
+      (next_timer == INT64_MAX || next_timer > now_ns())) {
     return;
   }
   w->yielding = true;
@@ -771,6 +874,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
   worker* w = this_worker();
   fiber* f = w != nullptr ? w->current : nullptr;
   if (f == nullptr) {
+    if (forked_child) fatal_in_forked_child();
     bf::context::active()->suspend(lk);  // a plain thread blocks in its own Boost scheduler
     return;
   }
@@ -785,9 +889,13 @@ void unpark(waiter wt) noexcept {
     wt.thread_->get_scheduler()->schedule_from_remote(wt.thread_);
     return;
   }
+  if (forked_child) fatal_in_forked_child();
   fiber* f = wt.fiber_;
-  pool* p = the_pool.load(std::memory_order_acquire);
-  if (p == nullptr) return;  // run() returned: its abandoned goroutines never run again
+  pool_ref ref;
+  pool* p = ref.get();
+  // The pool that made f stopped (run() returned): its abandoned goroutines never run
+  // again, in no later pool either.
+  if (p == nullptr || p->gen != f->gen) return;
   f->state = fiber_state::runnable;
   f->wait_reason = "";
   worker* w = this_worker();

@@ -62,6 +62,7 @@ struct fiber {
 
   boost::fibers::context* ctx = nullptr;  // on this fiber's stack; the fiber owns one ref
   std::uint64_t goid = 0;                 // id of the goroutine it runs; 0 when idle
+  std::uint64_t gen = 0;                  // generation of the pool that made it
   fiber* next = nullptr;                  // link in a fiber cache
   fiber_state state = fiber_state::idle;
   bool big = false;              // main-goroutine stack: never cached
@@ -95,8 +96,9 @@ int workers() noexcept;
 // ---- spawning ----------------------------------------------------------------------
 
 // acquire returns an idle fiber (recycled when possible) for a new goroutine, with
-// state idle and goid 0. `big`: with the main-goroutine stack. Throws std::bad_alloc
-// or std::system_error (no memory for a stack).
+// state idle and goid 0. `big`: with the main-goroutine stack. Returns nullptr when
+// no pool runs (it stopped since the caller looked). Throws std::bad_alloc or
+// std::system_error (no memory for a stack).
 fiber* acquire(bool big = false);
 
 // live returns how many goroutines were launched and have not finished (their job has
@@ -109,7 +111,10 @@ void release_unused(fiber* f) noexcept;
 // launch assigns f a fresh goroutine id (f->goid, unique for the process lifetime)
 // and makes f runnable. On a worker, inside a goroutine: f runs at once and the
 // caller waits in the run-next slot (child-first). Elsewhere (plain thread, scheduler
-// context): f goes to the global queue and an idle worker is woken.
+// context): f goes to the global queue and an idle worker is woken. When the pool f
+// came from has stopped since acquire(), f never runs.
+// In the child of a fork() (and the same for park, unpark, yield): a fatal error, exit 2
+// — the child process has no runtime.
 void launch(fiber* f) noexcept;
 
 // ---- the running goroutine ---------------------------------------------------------
@@ -122,7 +127,8 @@ fiber* current() noexcept;
 // worker_index returns the index of this thread's worker, or -1 on a plain thread.
 int worker_index() noexcept;
 
-// yield puts the caller at the tail of this worker's run queue and runs something else.
+// yield puts the caller at the tail of this worker's run queue and runs something else
+// (due timers of this worker fire first). Returns at once when nothing else could run.
 void yield() noexcept;
 
 // ---- parking -----------------------------------------------------------------------
@@ -156,8 +162,9 @@ void park(spinlock_lock& lk, const char* reason) noexcept;
 // unpark makes a parked waiter runnable. Any thread, any context, never blocks.
 // Call it exactly once per park, and only after the parker released its lock (i.e.
 // after finding the waiter under that lock). On a worker the woken goroutine goes to
-// the run-next slot (it runs next, as in Go). After the pool stopped, waking one of its
-// abandoned goroutines does nothing.
+// the run-next slot (it runs next, as in Go; see the time-slice rule in worker.cpp).
+// After the pool stopped, waking one of its abandoned goroutines does nothing, also
+// while a later pool runs.
 void unpark(waiter w) noexcept;
 
 // ---- timers ------------------------------------------------------------------------
