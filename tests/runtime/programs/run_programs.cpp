@@ -7,6 +7,10 @@
 //   run_programs procs N        prints gomaxprocs() with options{.gomaxprocs = N}
 //   run_programs overflow       a goroutine recurses until its stack overflows
 //   run_programs plain_go       go() from main() with no run(): the default runtime
+//   run_programs options_after_plain_go   run() with options after the default runtime
+//                               went idle: restarted with them
+//   run_programs options_conflict         the same while a plain-thread goroutine lives:
+//                               run() throws, naming both configurations
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +42,7 @@ int blocked() {
 
 // crash: main waits for something the panicking goroutine never delivers, so only the
 // panic can end the process (exit status 2). report_and_continue: wg.go's done() runs
-// while the exception unwinds the goroutine, and main goes on.
+// once the panic was reported, and main goes on.
 int panic(rt::panic_policy policy) {
   int rc = rt::run(
       [policy] {
@@ -85,6 +89,44 @@ int plain_go() {
   return 0;
 }
 
+int options_after_plain_go() {
+  rt::wait_group wg;
+  wg.go([] {});
+  wg.wait();
+  const int want = rt::gomaxprocs() + 5;
+  rt::run(
+      [want] {
+        std::printf("gomaxprocs=%d (asked %d): %s\n", rt::gomaxprocs(), want,
+                    rt::gomaxprocs() == want ? "honoured" : "ignored");
+        rt::wait_group inner;
+        inner.go([] {  // a frame the default 64 KiB stack could not hold
+          volatile char big[200 * 1024];
+          big[0] = 1;
+          big[sizeof big - 1] = big[0];
+          std::printf("big frame ok %d\n", big[sizeof big - 1]);
+        });
+        inner.wait();
+      },
+      rt::options{.gomaxprocs = want, .stack_size = 1024 * 1024});
+  return 0;
+}
+
+int options_conflict() {
+  static rt::wait_group never;
+  never.add(1);
+  rt::go([] { never.wait(); });  // keeps the default runtime busy
+  try {
+    rt::run([] {}, rt::options{.gomaxprocs = rt::gomaxprocs() + 5});
+    std::printf("run accepted options it cannot honour\n");
+  } catch (const std::logic_error& e) {
+    std::printf("refused: %s\n", e.what());
+  }
+  // Compatible options join the running pool.
+  int rc = rt::run([] { return 7; });
+  std::printf("compatible run returned %d\n", rc);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,7 +137,10 @@ int main(int argc, char** argv) {
   if (what == "procs" && argc > 2) return procs(std::atoi(argv[2]));
   if (what == "overflow") return overflow();
   if (what == "plain_go") return plain_go();
+  if (what == "options_after_plain_go") return options_after_plain_go();
+  if (what == "options_conflict") return options_conflict();
   std::fprintf(stderr,
-               "usage: run_programs blocked|panic|panic_continue|procs N|overflow|plain_go\n");
+               "usage: run_programs blocked|panic|panic_continue|procs N|overflow|plain_go|"
+               "options_after_plain_go|options_conflict\n");
   return 64;
 }
