@@ -90,8 +90,19 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
     if (!next) return false;
     ev = std::move(*next);
   }
-  // 5. The last user hook.
+  // 5. The last user hook. A recovered panic's event is the goroutine's last word: a
+  // before_send that throws on it must not lose it, so the hook gets a copy and, if it
+  // throws, the event goes out as it was.
   if (options_.before_send) {
+    if (hint.recovered_exception) {
+      try {
+        std::optional<event> kept = options_.before_send(event(ev));
+        if (!kept) return false;
+        ev = std::move(*kept);
+      } catch (...) {
+      }
+      return true;
+    }
     std::optional<event> kept = options_.before_send(std::move(ev));
     if (!kept) return false;
     ev = std::move(*kept);

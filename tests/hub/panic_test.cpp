@@ -40,6 +40,25 @@ TEST_CASE("a panic is captured on the panicking goroutine's hub") {
   CHECK(rt::current_hub().scope().tags().at("where") == "parent");
 }
 
+TEST_CASE("a before_send that throws on a panic's event does not lose the event") {
+  for (int round = 0; round < 20; ++round) {
+    hubtest::memory_client mc({.before_send = [](rt::event) -> std::optional<rt::event> {
+      throw std::runtime_error("before_send failed");
+    }});
+    rt::wait_group wg;
+    wg.go([&mc] {
+      rt::current_hub().bind_client(mc.client);
+      throw std::runtime_error("boom " + std::to_string(rt::goroutine_id()));
+    });
+    wg.wait();
+    const auto events = mc.events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].level == rt::level::fatal);
+    REQUIRE(events[0].exception.size() == 1);
+    CHECK(events[0].exception[0].value.rfind("boom ", 0) == 0);
+  }
+}
+
 int main(int argc, char** argv) {
   return rt::run(
       [&] {
