@@ -327,7 +327,7 @@ enum class child_does { exec, exit, park, yield, go, sleep };
       rt::yield();
       break;
     case child_does::sleep:
-      rt::sleep_for(1ms);
+      rt::sleep_for(1h);  // long enough that it must park (a past deadline returns at once)
       break;
   }
   std::fprintf(stderr, "child went on after an rt call\n");
