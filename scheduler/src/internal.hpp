@@ -19,18 +19,20 @@
 
 namespace rt::sched {
 
-// Local run queue: a ring of Capacity slots, Go's runq. The owner pushes at the tail and
-// pops at the head; thieves take up to half from the head.
+// Local run queue: a ring of Capacity slots, Go's runq plus a push_front. The owner
+// pushes at the tail, pops at the head and puts a displaced run-next goroutine back at
+// the head; thieves take up to half from the head.
 //
-// Invariants: head_ only ever moves forwards, by CAS (owner pop, thieves' grab); tail_
-// only by the owner, with a release store that publishes the slot it filled. Slots in
-// [head_, tail_) hold queued fibers; the owner writes only slots outside that range.
-// Because head_ never moves backwards, a CAS from a head value h can only succeed while
-// nobody has taken slot h since it was read, so a thief that read stale slots fails its
-// CAS and retries (no ABA: a fiber taken once is never taken again). There is no
-// push_front on purpose: putting a fiber back below head_ would let a thief's CAS from
-// an old h succeed on a slot the owner reused — the bug that ran one goroutine twice and
-// lost another.
+// Invariants: slots in [head, tail) hold queued fibers, and the owner writes only slots
+// outside that range (push: tail, push_front: head - 1, both checked against capacity).
+// tail_ moves only by the owner, with a release store that publishes the slot it
+// filled. head_ holds the head position (low 32 bits) and a tag (high 32 bits) that
+// push_front increments as it moves the position back; pop and grab move the position
+// forwards by CAS on the whole word. So a head word, once left, never recurs (short of
+// 2^32 push_fronts during one thief's read), and a CAS from a word read earlier succeeds
+// only if no fiber was taken or put back at the head since: a thief whose slots went
+// stale fails and retries. Without the tag, "owner pops h, runs it, pushes another at h"
+// let a thief's CAS from h succeed with the stale slot — one fiber taken twice, one lost.
 template <std::uint32_t Capacity>
 class basic_runq {
   static_assert(Capacity >= 2 && (Capacity & (Capacity - 1)) == 0, "a power of two");
@@ -40,22 +42,39 @@ class basic_runq {
 
   // push appends f (owner only). Returns false when full.
   bool push(fiber* f) noexcept {
-    std::uint32_t h = head_.load(std::memory_order_acquire);  // pairs with pop/grab CAS
-    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    const std::uint32_t h = pos(head_.load(std::memory_order_acquire));  // pairs with CASes
+    const std::uint32_t t = tail_.load(std::memory_order_relaxed);
     if (t - h >= capacity) return false;
     buf_[t % capacity].store(f, std::memory_order_relaxed);
     tail_.store(t + 1, std::memory_order_release);  // publishes buf_[t] to grab()
     return true;
   }
 
+  // push_front puts f at the head, to run before everything queued (owner only).
+  // Returns false when full.
+  bool push_front(fiber* f) noexcept {
+    for (;;) {
+      std::uint64_t hw = head_.load(std::memory_order_acquire);
+      const std::uint32_t h = pos(hw);
+      const std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      if (t - h >= capacity) return false;
+      buf_[(h - 1) % capacity].store(f, std::memory_order_relaxed);
+      const std::uint64_t next = word(h - 1, tag(hw) + 1);
+      if (head_.compare_exchange_weak(hw, next, std::memory_order_release)) return true;
+    }
+  }
+
   // pop takes the head (owner only).
   fiber* pop() noexcept {
     for (;;) {
-      std::uint32_t h = head_.load(std::memory_order_acquire);
-      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      std::uint64_t hw = head_.load(std::memory_order_acquire);
+      const std::uint32_t h = pos(hw);
+      const std::uint32_t t = tail_.load(std::memory_order_relaxed);
       if (t == h) return nullptr;
       fiber* f = buf_[h % capacity].load(std::memory_order_relaxed);
-      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) return f;
+      if (head_.compare_exchange_weak(hw, word(h + 1, tag(hw)), std::memory_order_release)) {
+        return f;
+      }
     }
   }
 
@@ -63,8 +82,9 @@ class basic_runq {
   // how many. `out` has room for capacity / 2.
   std::uint32_t grab(fiber** out) noexcept {
     for (;;) {
-      std::uint32_t h = head_.load(std::memory_order_acquire);
-      std::uint32_t t = tail_.load(std::memory_order_acquire);  // pairs with push's release
+      std::uint64_t hw = head_.load(std::memory_order_acquire);
+      const std::uint32_t h = pos(hw);
+      const std::uint32_t t = tail_.load(std::memory_order_acquire);  // pairs with push
       std::uint32_t n = t - h;
       n -= n / 2;
       if (n == 0) return 0;
@@ -72,22 +92,30 @@ class basic_runq {
       for (std::uint32_t i = 0; i < n; ++i) {
         out[i] = buf_[(h + i) % capacity].load(std::memory_order_relaxed);
       }
-      if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel)) return n;
+      if (head_.compare_exchange_weak(hw, word(h + n, tag(hw)), std::memory_order_acq_rel)) {
+        return n;
+      }
     }
   }
 
-  // size is how many fibers are queued (owner only: the owner's tail is exact, and head
-  // only moves towards it).
+  // size is how many fibers are queued (owner only: only the owner moves the tail or
+  // moves the head backwards, so the head it reads is never past the tail it reads).
   std::uint32_t size() const noexcept {
-    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
+    return tail_.load(std::memory_order_acquire) - pos(head_.load(std::memory_order_acquire));
   }
 
   bool empty() const noexcept {
-    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
+    return pos(head_.load(std::memory_order_acquire)) == tail_.load(std::memory_order_acquire);
   }
 
  private:
-  alignas(64) std::atomic<std::uint32_t> head_{0};
+  static std::uint32_t pos(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w); }
+  static std::uint32_t tag(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w >> 32); }
+  static std::uint64_t word(std::uint32_t p, std::uint32_t t) noexcept {
+    return (std::uint64_t{t} << 32) | p;
+  }
+
+  alignas(64) std::atomic<std::uint64_t> head_{0};  // position | tag << 32
   alignas(64) std::atomic<std::uint32_t> tail_{0};
   std::atomic<fiber*> buf_[capacity];
 };

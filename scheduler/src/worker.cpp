@@ -219,12 +219,20 @@ void push_local(pool* p, worker* w, fiber* f) noexcept {
   wakep(p);
 }
 
-// Owner only: f runs next on w; the fiber it displaces from the slot goes to the tail
-// of the ring (Go's rule: putting it at the head would let a stream of wake-ups starve
-// everything queued behind it, and the ring has no safe way to push at the head).
+// Owner only: f runs next on w. The fiber it displaces from the slot goes to the head of
+// the ring, so recently readied goroutines run depth-first: in a fan-in (skynet) the
+// senders a receiver just released finish and free their fibers before new work starts,
+// keeping the live set to a few dozen instead of tens of thousands. While the ring is
+// being drained after a time slice ran out (find_local), it goes to the tail instead, so
+// the goroutines queued when the slice ended all get their turn first.
 void put_runnext(pool* p, worker* w, fiber* f) noexcept {
   fiber* old = w->runnext.exchange(f, std::memory_order_acq_rel);
-  if (old != nullptr) push_local(p, w, old);
+  if (old == nullptr) return;
+  if (w->drain == 0 && w->q.push_front(old)) {
+    wakep(p);
+  } else {
+    push_local(p, w, old);
+  }
 }
 
 fiber* take_global(pool* p, worker* w) noexcept {

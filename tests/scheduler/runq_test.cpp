@@ -7,9 +7,10 @@
 // and the bounds (push fails exactly when full, grab takes half rounded up).
 //
 // Tokens are fake fiber pointers, never dereferenced. Plain threads only: the doctest
-// session runs inside rt::run, but no goroutine is involved. If the queue has a
-// push_front (it must not: a thief's CAS can then succeed on a stale slot), the owner
-// also puts new tokens at the head with it, so that defect is caught too.
+// session runs inside rt::run, but no goroutine is involved. When the queue has a
+// push_front, the owner also puts new tokens at the head with it, racing the thieves:
+// a push_front that moved the head back without a tag let a thief's CAS succeed on a
+// stale slot (seen here as tokens lost and taken twice within a second).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -32,7 +33,7 @@ std::uint64_t index_of(fiber* f) {
   return (reinterpret_cast<std::uintptr_t>(f) >> 4) - 1;
 }
 
-// The queue must not have one (see the top of the file); if it does, it is exercised.
+// A queue with a push_front gets it exercised (see the top of the file).
 template <class Q>
 constexpr bool has_push_front = requires(Q& q, fiber* f) {
   q.push_front(f);
