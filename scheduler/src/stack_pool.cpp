@@ -1,12 +1,17 @@
 // stack_pool.cpp — goroutine stacks from slabs, with guard pages while the process's
-// mapping budget allows them (see stack_pool.hpp for why that budget exists).
+// mapping budget allows them, free stacks' memory given back to the OS past a bound, and
+// the lock-free registry of guarded slabs (see stack_pool.hpp for why each exists).
 #include "stack_pool.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
+#include <iterator>
 #include <system_error>
 
 #if defined(RT_ASAN)
@@ -18,7 +23,22 @@ namespace rt::sched {
 namespace {
 
 constexpr std::size_t page = 4096;
-constexpr std::size_t slab_bytes = 4u << 20;  // stacks are carved 4 MiB at a time
+constexpr std::size_t slab_bytes = 4u << 20;  // stacks are carved 4 MiB (or 64) at a time
+
+// The guard registry: slab i's first guarded_slabs[i].guarded stacks have their guard
+// page at low + k * stride. Records are written once, under the pool's lock, before
+// `registered` publishes them (release); readers load `registered` (acquire) and read
+// only records below it, so the SIGSEGV handler needs no lock. 16,384 records cover the
+// guard budget of any vm.max_map_count up to 262,144 even for one stack per slab; when
+// they are used up, new stacks get no guard page.
+struct guarded_slab {
+  std::uintptr_t low;
+  std::size_t stride;
+  std::size_t guarded;
+};
+constexpr std::size_t registry_capacity = 16384;
+guarded_slab guarded_slabs[registry_capacity];
+std::atomic<std::size_t> registered{0};
 
 long read_guard_budget() {
   long max_maps = 65530;
@@ -42,6 +62,24 @@ void* map_or_throw(std::size_t bytes) {
   return p;
 }
 
+// give_back returns the memory of free stacks of one size to the OS. Stacks one guard or
+// gap page apart (neighbours in a slab, or in two slabs mapped back to back) go in one
+// call, with the page between them, which holds nothing.
+void give_back(std::vector<stack>& batch) noexcept {
+  std::sort(batch.begin(), batch.end(),
+            [](const stack& a, const stack& b) { return a.base < b.base; });
+  for (std::size_t i = 0; i < batch.size();) {
+    std::size_t j = i;
+    while (j + 1 < batch.size() && batch[j + 1].base == static_cast<char*>(batch[j].top()) + page) {
+      ++j;
+    }
+    char* from = static_cast<char*>(batch[i].base);
+    ::madvise(from, static_cast<std::size_t>(static_cast<char*>(batch[j].top()) - from),
+              MADV_DONTNEED);
+    i = j + 1;
+  }
+}
+
 }  // namespace
 
 stack_pool& stacks() noexcept {
@@ -49,69 +87,110 @@ stack_pool& stacks() noexcept {
   return *pool;
 }
 
+stack_pool::free_list& stack_pool::list_for(std::size_t size) {
+  for (auto& fl : free_) {
+    if (fl.size == size) return fl;
+  }
+  const std::size_t stride = size + page;
+  const std::size_t count = std::clamp<std::size_t>(slab_bytes / stride, 1, 64);
+  return free_.emplace_back(free_list{size, stride, count, {}, {}, false});
+}
+
 stack stack_pool::allocate(std::size_t size) {
   std::lock_guard lk(mu_);
-  for (auto& fl : free_) {
-    if (fl.size == size && !fl.stacks.empty()) {
-      stack s = fl.stacks.back();
-      fl.stacks.pop_back();
+  free_list& fl = list_for(size);
+  stack s;
+  if (!fl.hot.empty()) {
+    s = fl.hot.back();
+    fl.hot.pop_back();
+  } else {
+    s = take_cold(fl);
+    if (!s) return carve(fl);
+  }
 #if defined(RT_ASAN)
-      // Frames of the stack's previous fiber may still be poisoned in ASan's shadow.
-      __asan_unpoison_memory_region(s.base, s.size);
+  // Frames of the stack's previous fiber may still be poisoned in ASan's shadow.
+  __asan_unpoison_memory_region(s.base, s.size);
 #endif
-      return s;
-    }
-  }
-  return carve(size);
+  return s;
 }
 
+// take_cold hands out a slab's highest cold stack (so fresh slabs are used from the top
+// down), or an empty stack when there is none.
+stack stack_pool::take_cold(free_list& fl) {
+  if (fl.with_cold.empty()) return {};
+  slab& sl = *fl.with_cold.back();
+  const std::size_t i = 63 - static_cast<std::size_t>(std::countl_zero(sl.cold));
+  sl.cold &= ~(std::uint64_t{1} << i);
+  if (sl.cold == 0) fl.with_cold.pop_back();
+  return stack{sl.low + i * fl.stride + page, fl.size, i < sl.guarded};
+}
+
+// deallocate gives back memory as a group commit: one thread at a time per stack size
+// does it, outside the lock, and takes whatever piled up in hot meanwhile as its next
+// batch. So batches grow with the rate stacks come back, and each madvise call covers
+// more of them.
 void stack_pool::deallocate(const stack& s) noexcept {
-  std::lock_guard lk(mu_);
-  for (auto& fl : free_) {
-    if (fl.size == s.size) {
-      fl.stacks.push_back(s);
-      return;
+  std::unique_lock lk(mu_);
+  free_list& fl = list_for(s.size);
+  fl.hot.push_back(s);
+  if (fl.releasing) return;
+  fl.releasing = true;
+  while (fl.hot.size() >= hot_max + release_batch) {
+    // The newest hot_max stay (they are the likeliest to be taken again soon); the batch
+    // takes the rest, and hot's buffer with it, however large it grew meanwhile.
+    std::vector<stack> batch;
+    batch.swap(fl.hot);
+    fl.hot.assign(batch.end() - hot_max, batch.end());
+    batch.resize(batch.size() - hot_max);
+    lk.unlock();
+    give_back(batch);  // these stacks are in no list meanwhile
+    lk.lock();
+    for (const stack& b : batch) {
+      slab& sl = std::prev(slabs_.upper_bound(static_cast<const char*>(b.base)))->second;
+      if (sl.cold == 0) fl.with_cold.push_back(&sl);
+      sl.cold |= std::uint64_t{1} << ((static_cast<char*>(b.base) - page - sl.low) / fl.stride);
     }
   }
-  free_.push_back(free_list{s.size, {s}});
+  fl.releasing = false;
 }
 
-stack stack_pool::carve(std::size_t size) {
+stack stack_pool::carve(free_list& fl) {
   if (guard_budget_ < 0) guard_budget_ = read_guard_budget();
-  const std::size_t stride = size + page;  // a guard (or untouched gap) page below each stack
-  const std::size_t count = stride >= slab_bytes ? 1 : slab_bytes / stride;
-  char* slab = static_cast<char*>(map_or_throw(count * stride));
+  char* low = static_cast<char*>(map_or_throw(fl.count * fl.stride));
 #if defined(RT_ASAN)
   // Goroutine frames hold the only pointers to some heap blocks: let LeakSanitizer
   // scan the stacks as roots.
-  __lsan_register_root_region(slab, count * stride);
+  __lsan_register_root_region(low, fl.count * fl.stride);
 #endif
-  free_list* fl = nullptr;
-  for (auto& f : free_) {
-    if (f.size == size) fl = &f;
-  }
-  if (fl == nullptr) fl = &free_.emplace_back(free_list{size, {}});
-  stack first;
-  for (std::size_t i = 0; i < count; ++i) {
-    char* low = slab + i * stride;
-    stack s{low + page, size, false};
-    if (guard_budget_ > 0 && ::mprotect(low, page, PROT_NONE) == 0) {
-      --guard_budget_;
-      s.guarded = true;
+  const std::size_t slot = registered.load(std::memory_order_relaxed);  // writers hold mu_
+  std::size_t guarded = 0;  // the slab's first `guarded` stacks get a guard page
+  while (slot < registry_capacity && guarded < fl.count && guard_budget_ > 0) {
+    if (::mprotect(low + guarded * fl.stride, page, PROT_NONE) != 0) {
+      guard_budget_ = 0;  // the process is out of mappings
+      break;
     }
-    if (i == 0) {
-      first = s;
-    } else {
-      fl->stacks.push_back(s);
-    }
+    --guard_budget_;
+    ++guarded;
   }
-  return first;
+  if (guarded > 0) {
+    guarded_slabs[slot] = {reinterpret_cast<std::uintptr_t>(low), fl.stride, guarded};
+    registered.store(slot + 1, std::memory_order_release);
+  }
+  const std::uint64_t all = fl.count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << fl.count) - 1;
+  fl.with_cold.push_back(&slabs_.emplace(low, slab{low, guarded, all}).first->second);
+  return take_cold(fl);
 }
 
-bool stack_pool::guard_hit(const stack& s, const void* addr) noexcept {
-  auto a = reinterpret_cast<std::uintptr_t>(addr);
-  auto base = reinterpret_cast<std::uintptr_t>(s.base);
-  return s.guarded && a >= base - page && a < base;
+bool stack_pool::in_guard_page(const void* addr) noexcept {
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  const std::size_t n = registered.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    const guarded_slab& g = guarded_slabs[i];
+    if (a >= g.low && a - g.low < g.guarded * g.stride && (a - g.low) % g.stride < page) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace rt::sched

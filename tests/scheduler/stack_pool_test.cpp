@@ -1,0 +1,93 @@
+// Tests for the stack pool (internal header: scheduler/src/stack_pool.hpp): the guard
+// page lookup the SIGSEGV handler relies on, and free stacks' memory going back to the
+// OS past the hot bound (residency read with mincore, the kernel's own account).
+#include <doctest/doctest.h>
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "stack_pool.hpp"
+
+using rt::sched::stack;
+using rt::sched::stack_pool;
+
+namespace {
+
+constexpr std::size_t page = 4096;
+constexpr std::size_t size = 64 * 1024;
+
+char* at(const stack& s, std::ptrdiff_t offset) {
+  return static_cast<char*>(s.base) + offset;
+}
+
+// resident_pages counts the pages of s that are in memory.
+std::size_t resident_pages(const stack& s) {
+  std::vector<unsigned char> in(s.size / page);
+  REQUIRE(::mincore(s.base, s.size, in.data()) == 0);
+  std::size_t n = 0;
+  for (unsigned char v : in) n += v & 1;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("in_guard_page finds the guard page of every stack, and nothing else") {
+  stack_pool pool;
+  std::vector<stack> held;
+  for (int i = 0; i < 100; ++i) held.push_back(pool.allocate(size));  // two slabs
+  int guarded = 0;
+  for (const stack& s : held) {
+    CHECK(stack_pool::in_guard_page(s.base) == false);
+    CHECK(stack_pool::in_guard_page(at(s, static_cast<std::ptrdiff_t>(s.size) - 1)) == false);
+    if (!s.guarded) continue;
+    ++guarded;
+    CHECK(stack_pool::in_guard_page(at(s, -1)));
+    CHECK(stack_pool::in_guard_page(at(s, -static_cast<std::ptrdiff_t>(page))));
+    CHECK(stack_pool::in_guard_page(at(s, -static_cast<std::ptrdiff_t>(page) / 2)));
+  }
+  CHECK(guarded == 100);  // this process is far below its mapping budget
+  int local = 0;
+  std::vector<char> heap(page);
+  CHECK(stack_pool::in_guard_page(&local) == false);
+  CHECK(stack_pool::in_guard_page(heap.data()) == false);
+  CHECK(stack_pool::in_guard_page(nullptr) == false);
+  for (const stack& s : held) pool.deallocate(s);
+  // Guards stay guards while their stacks are free.
+  CHECK(stack_pool::in_guard_page(at(held[0], -1)));
+}
+
+TEST_CASE("free stacks past the hot bound give their memory back; all stay usable") {
+  stack_pool pool;
+  const std::size_t n = stack_pool::hot_max + 4 * stack_pool::release_batch;
+  std::vector<stack> held;
+  for (std::size_t i = 0; i < n; ++i) {
+    stack s = pool.allocate(size);
+    std::memset(s.base, 0x5a, s.size);
+    CHECK(resident_pages(s) == s.size / page);
+    held.push_back(s);
+  }
+  for (const stack& s : held) pool.deallocate(s);
+  std::size_t kept = 0;
+  for (const stack& s : held) {
+    std::size_t r = resident_pages(s);
+    CHECK((r == 0 || r == s.size / page));
+    kept += r != 0;
+  }
+  CHECK(kept < stack_pool::hot_max + stack_pool::release_batch);
+  CHECK(kept >= stack_pool::hot_max);
+
+  // Resident stacks are handed out first; given-back ones come back zero-filled.
+  held.clear();
+  for (std::size_t i = 0; i < n; ++i) held.push_back(pool.allocate(size));
+  for (std::size_t i = 0; i < n; ++i) {
+    const stack& s = held[i];
+    const bool resident = resident_pages(s) != 0;
+    CHECK(resident == (i < kept));
+    const char expect = resident ? 0x5a : 0;
+    CHECK(*at(s, 0) == expect);
+    CHECK(*at(s, static_cast<std::ptrdiff_t>(s.size) - 1) == expect);
+    std::memset(s.base, 1, s.size);
+  }
+}
