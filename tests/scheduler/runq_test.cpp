@@ -173,6 +173,21 @@ void bounds() {
     CHECK(index_of(f) == i);
   }
   CHECK(q.empty());
+  if constexpr (has_push_front<Q>) {
+    // push_front: before everything queued, across the ring's wrap; refused when full.
+    for (std::uint32_t i = 0; i + 1 < Q::capacity; ++i) REQUIRE(q.push(token(i)));
+    CHECK(q.push_front(token(1000)));
+    CHECK_FALSE(q.push_front(token(1001)));
+    CHECK_FALSE(q.push(token(1002)));
+    fiber* f = q.pop();
+    REQUIRE(f != nullptr);
+    CHECK(index_of(f) == 1000);
+    CHECK(q.grab(batch) == Q::capacity / 2);
+    for (std::uint32_t i = 0; i < Q::capacity / 2; ++i) CHECK(index_of(batch[i]) == i);
+    while (q.pop() != nullptr) {
+    }
+    CHECK(q.empty());
+  }
   // grab of 1, 2, 3 queued takes 1, 1, 2 (half rounded up).
   for (std::uint32_t n = 1; n <= 3; ++n) {
     for (std::uint32_t i = 0; i < n; ++i) REQUIRE(q.push(token(i)));
