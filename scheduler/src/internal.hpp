@@ -163,6 +163,9 @@ struct worker {
   std::int64_t slice_start = 0;
   std::uint32_t drain = 0;
   std::vector<std::uint64_t> seen_ticks;  // spin(): every victim's schedtick at its start
+  // Fibers that ended here for good (the caches were full) since the dispatcher last ran:
+  // only the dispatcher lets Boost free them (and their stacks), see pick_next.
+  std::uint32_t terminated = 0;
   std::uint64_t goid_next = 0;  // goroutine ids reserved by this worker: [goid_next, goid_end)
   std::uint64_t goid_end = 0;
 

@@ -363,6 +363,12 @@ class algo final : public bf::algo::algorithm {
     if (!in_dispatcher && remote_pending_.exchange(false, std::memory_order_acq_rel)) {
       return take(w->dispatcher);  // Boost's remote-ready queue has work for us
     }
+    if (!in_dispatcher && w->terminated >= 64) {
+      // Ended fibers are freed (their stacks given back) only when the dispatcher runs:
+      // on a worker that never idles, let it run now and then, not only at the end.
+      w->terminated = 0;
+      return take(w->dispatcher);
+    }
     if (forked_child) fatal_in_forked_child();
     // Due timers are looked for every 16th switch, at every yield (a goroutine that
     // yields in a loop waits for something; a timer may be what it waits for), and always
@@ -654,6 +660,7 @@ void fiber_entry::operator()(fiber* f) const noexcept {
     }
     lk.unlock();
     w->bsched->attach_worker_context(f->ctx);  // Boost's termination needs it attached
+    ++w->terminated;
     return;
   }
 }
