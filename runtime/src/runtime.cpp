@@ -153,6 +153,7 @@ void goroutine_main(sched::fiber& f) noexcept {
   detail::destroy_locals(g->locals);
   const detail::exit_hook last = g->on_exit;
   g->~goroutine();
+  sched::finished();  // gone as far as num_goroutine() and run()'s count are concerned
   if (last.fn != nullptr) {
     try {
       last.fn(last.arg);
@@ -299,10 +300,10 @@ int run_main(job& main, const options& opts) {
     }
   } use(opts);
 
-  // The main goroutine's exit hook: runs after main's panic (if any) was reported and
-  // its task-locals are gone. Counts everyone but the mains still running (this one
-  // included); goroutines whose last act (say a wait_group done) woke main are still
-  // finishing: give them a moment.
+  // The main goroutine's exit hook: runs after main's panic (if any) was reported, its
+  // task-locals are gone and it no longer counts as live. Counts everyone but the other
+  // runs' mains; goroutines whose last statement woke main may still be finishing (a
+  // wg.go goroutine never is: its done() comes after finished()): give them a moment.
   struct done_signal {
     std::mutex mu;
     std::condition_variable cv;
@@ -311,8 +312,9 @@ int run_main(job& main, const options& opts) {
     int left = 0;
     static void notify(void* arg) {
       auto* s = static_cast<done_signal*>(arg);
-      for (int i = 0; i < 100 && sched::live() > mains_alive.load(); ++i) sched::yield();
-      s->left = std::max(0, sched::live() - mains_alive.fetch_sub(1));
+      const int other_mains = mains_alive.fetch_sub(1) - 1;  // this main is already done
+      for (int i = 0; i < 100 && sched::live() > other_mains; ++i) sched::yield();
+      s->left = std::max(0, sched::live() - other_mains);
       std::lock_guard lk(s->mu);
       s->done = true;
       s->cv.notify_one();

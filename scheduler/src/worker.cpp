@@ -635,9 +635,8 @@ void free_cached(fiber* f) noexcept {
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {
-    p->cfg.main(*f);
+    p->cfg.main(*f);  // calls finished() before its last act
     worker* w = this_worker();
-    bump(w->finished);
     f->state = fiber_state::idle;
     f->goid = 0;
     if (f->big || p->stopping.load(std::memory_order_relaxed)) return;
@@ -843,6 +842,10 @@ void launch(fiber* f) noexcept {
   w->next_to_run = f;
   w->parent_to_runnext = true;
   w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
+}
+
+void finished() noexcept {
+  bump(this_worker()->finished);
 }
 
 fiber* current() noexcept {

@@ -71,24 +71,24 @@ TEST_CASE("a panic with an HTTP client bound: exit 2, the panic line, the event 
       for (int k = 0; k < runs; ++k) {
         const std::string tag =
             std::string(mode) + "-p" + std::to_string(procs) + "-" + std::to_string(k);
-        CAPTURE(tag);
+        // No CAPTURE across run_child: it parks, and doctest keeps captures per thread.
         const outcome o = run_child(dsn, mode, tag, procs);
-        CAPTURE(o.err);
-        CHECK(WIFEXITED(o.status));
-        CHECK(WEXITSTATUS(o.status) == 2);
-        CHECK(o.err.find("std::runtime_error: boom-" + tag + "\n") != std::string::npos);
-        CHECK(o.err.find("panic: goroutine ") != std::string::npos);
+        const std::string where = tag + ", stderr: " + o.err;
+        CHECK_MESSAGE(WIFEXITED(o.status), where);
+        CHECK_MESSAGE(WEXITSTATUS(o.status) == 2, where);
+        CHECK_MESSAGE(o.err.find("std::runtime_error: boom-" + tag + "\n") != std::string::npos,
+                      where);
+        CHECK_MESSAGE(o.err.find("panic: goroutine ") != std::string::npos, where);
         tags.push_back(tag);
       }
     }
   }
   const auto requests = receiver.requests();
   for (const std::string& tag : tags) {
-    CAPTURE(tag);
     int seen = 0;
     for (const auto& r : requests) {
       if (r.body.find("\"boom-" + tag + "\"") != std::string::npos) ++seen;
     }
-    CHECK(seen == 1);
+    CHECK_MESSAGE(seen == 1, tag);
   }
 }

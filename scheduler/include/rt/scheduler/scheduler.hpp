@@ -40,7 +40,8 @@ using spinlock_lock = std::unique_lock<spinlock>;
 struct worker;
 struct fiber;
 
-// The runtime's per-job entry point: runs the job stored in f.payload. Must not throw.
+// The runtime's per-job entry point: runs the job stored in f.payload, and calls
+// finished() exactly once, when the goroutine counts as ended. Must not throw.
 using fiber_main = void (*)(fiber& f) noexcept;
 
 // Why a fiber is not running (for diagnostics: dumps, deadlock and leak reports).
@@ -101,9 +102,13 @@ int workers() noexcept;
 // std::system_error (no memory for a stack).
 fiber* acquire(bool big = false);
 
-// live returns how many goroutines were launched and have not finished (their job has
-// not returned). Approximate while goroutines start or end concurrently.
+// live returns how many goroutines were launched and have not called finished().
+// Approximate while goroutines start or end concurrently.
 int live() noexcept;
+
+// finished counts the calling goroutine as ended (live() no longer includes it); the
+// fiber_main calls it once, before the goroutine's last act (which may park).
+void finished() noexcept;
 
 // release_unused gives back a fiber from acquire() that will not be started.
 void release_unused(fiber* f) noexcept;
