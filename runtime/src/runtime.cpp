@@ -320,10 +320,9 @@ int run_main(job& main, const options& opts) {
       s->cv.notify_one();
     }
   } sig;
-  sched::fiber* f = sched::acquire(true);  // never nullptr: `use` keeps the pool running
   job* j = nullptr;
   try {
-    j = &begin(f);
+    j = &begin(sched::acquire(true));  // never nullptr: `use` keeps the pool running
     j->emplace([&main, &sig] {
       try {
         main.run();
