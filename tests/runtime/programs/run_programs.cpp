@@ -1,11 +1,11 @@
 // run_programs — small programs CTest runs whole, for behaviour that ends or starts a
-// process: what run() does with goroutines left blocked, panics, GOMAXPROCS, stack
-// overflow. CTest checks each one's output and exit status (tests/runtime/CMakeLists.txt).
+// process: what run() does with goroutines left blocked, panics, GOMAXPROCS, options
+// (stack overflows: stack_programs.cpp). CTest checks each one's output and exit status
+// (tests/runtime/CMakeLists.txt).
 //   run_programs blocked        main returns while 3 goroutines are blocked forever
 //   run_programs panic          a goroutine throws (default policy: crash, exit 2)
 //   run_programs panic_continue same with panic_policy::report_and_continue
 //   run_programs procs N        prints gomaxprocs() with options{.gomaxprocs = N}
-//   run_programs overflow       a goroutine recurses until its stack overflows
 //   run_programs plain_go       go() from main() with no run(): the default runtime
 //   run_programs options_after_plain_go   run() with options after the default runtime
 //                               went idle: restarted with them
@@ -66,20 +66,6 @@ int procs(int n) {
       rt::options{.gomaxprocs = n});
 }
 
-int depth(int n) {
-  volatile char pad[512];
-  pad[0] = static_cast<char>(n);
-  return n == 0 ? pad[0] : depth(n + 1) + pad[0];
-}
-
-int overflow() {
-  return rt::run([] {
-    rt::wait_group wg;
-    wg.go([] { std::printf("%d\n", depth(1)); });
-    wg.wait();
-  });
-}
-
 int plain_go() {
   rt::wait_group wg;
   std::atomic<int> sum{0};
@@ -135,12 +121,11 @@ int main(int argc, char** argv) {
   if (what == "panic") return panic(rt::panic_policy::crash);
   if (what == "panic_continue") return panic(rt::panic_policy::report_and_continue);
   if (what == "procs" && argc > 2) return procs(std::atoi(argv[2]));
-  if (what == "overflow") return overflow();
   if (what == "plain_go") return plain_go();
   if (what == "options_after_plain_go") return options_after_plain_go();
   if (what == "options_conflict") return options_conflict();
   std::fprintf(stderr,
-               "usage: run_programs blocked|panic|panic_continue|procs N|overflow|plain_go|"
+               "usage: run_programs blocked|panic|panic_continue|procs N|plain_go|"
                "options_after_plain_go|options_conflict\n");
   return 64;
 }
