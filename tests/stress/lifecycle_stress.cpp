@@ -25,6 +25,11 @@
 //                      die with "rt: fatal error: ... fork ..." (exit 2)
 //                      In every fork case no goroutine of the parent may ever run in the
 //                      child (each reports its pid on a pipe when it finds itself in one).
+//   wide_pool          96 workers, whatever GOMAXPROCS says: 88 goroutines each spawn a
+//                      child that never yields until all 88 parents ran again, so each
+//                      parent waits in the run-next slot of a worker its child holds, on
+//                      workers of every index (past 64 included), and only an idle
+//                      worker's run-next steal can run it
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -445,6 +450,38 @@ int fork_case(const char* name, child_does what) {
   return 0;
 }
 
+int wide_pool() {
+  constexpr int workers = 96, parents = 88;
+  rt_stress::watchdog wd("wide_pool");
+  std::atomic<long> resumed{0};  // parents that ran again after their child started
+  wd.track("parents resumed", resumed);
+  rt::options opts;
+  opts.gomaxprocs = workers;
+  const int r = rt::run(
+      [&] {
+        rt::wait_group wg;
+        for (int i = 0; i < parents; ++i) {
+          wg.go([&] {
+            // Child-first: the child runs at once and this parent waits in run-next.
+            wg.go([&] {
+              // Holds its worker (no rt call) until every parent ran again; the OS
+              // yield only lends the CPU to the other worker threads.
+              while (resumed.load() < parents) std::this_thread::yield();
+            });
+            resumed.fetch_add(1);
+          });
+        }
+        wg.wait();
+        return 0;
+      },
+      opts);
+  if (r != 0 || resumed.load() != parents)
+    fail("wide_pool: %ld of %d parents resumed", resumed.load(), parents);
+  std::printf("wide_pool: ok (%d parents stolen back from run-next on %d workers)\n", parents,
+              workers);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -460,8 +497,10 @@ int main(int argc, char** argv) {
   if (what == "fork_yield") return fork_case("fork_yield", child_does::yield);
   if (what == "fork_go") return fork_case("fork_go", child_does::go);
   if (what == "fork_sleep") return fork_case("fork_sleep", child_does::sleep);
-  std::fprintf(stderr,
-               "usage: lifecycle_stress run_after_run|two_runs|shutdown_wakes|chan_across_runs|"
-               "wg_negative|fork_exec|fork_exit|fork_park|fork_yield|fork_go|fork_sleep\n");
+  if (what == "wide_pool") return wide_pool();
+  std::fprintf(
+      stderr,
+      "usage: lifecycle_stress run_after_run|two_runs|shutdown_wakes|chan_across_runs|"
+      "wg_negative|fork_exec|fork_exit|fork_park|fork_yield|fork_go|fork_sleep|wide_pool\n");
   return 64;
 }
