@@ -5,11 +5,14 @@
 //
 // How a child gets its hub (the spawn path must cost a few ns, SPEC 9.8):
 //   1. go() calls hub_slot::clone in the parent. A parent whose hub is materialised hands
-//      out its cached spawn snapshot {client, scope data} with one more reference; the
-//      snapshot is rebuilt (one allocation) only when the top layer changed since the last
-//      spawn, which spawn_snapshot detects by pointer identity: the cached snapshot owns a
-//      reference to the scope data, so any later write to that scope must copy it first
-//      (copy-on-write) and the data pointer changes.
+//      out its cached spawn snapshot {client, scope data} with one more reference. While
+//      the hub's stamp is what it was when the snapshot was last known current, nothing a
+//      child would see has changed (every change bumps the stamp first: push, pop, bind,
+//      and any write to a layer's scope), so the snapshot is handed out without a lock:
+//      one atomic increment. Otherwise spawn_snapshot checks under the lock and rebuilds
+//      it (one allocation) only when the top layer really changed, by pointer identity:
+//      the cached snapshot owns a reference to the scope data, so any later write to that
+//      scope must copy it first (copy-on-write) and the data pointer changes.
 //   2. A parent that still holds an unmaterialised snapshot passes that same snapshot on.
 //   3. The child's slot holds the snapshot, tagged in the low pointer bit, until the child
 //      first calls current_hub(): then it builds its hub from the snapshot (an O(1) scope
@@ -62,7 +65,7 @@ struct hub_slot {
       as_snapshot(parent)->retain();
       return parent;
     }
-    return tagged(static_cast<hub*>(parent)->spawn_snapshot());
+    return tagged(static_cast<hub*>(parent)->owner_spawn_snapshot());
   }
 
   // Runs in the goroutine (or thread) that ends.
@@ -121,19 +124,37 @@ void install_panic_observer() {
 }  // namespace detail
 
 hub::hub(std::shared_ptr<rt::client> client, rt::scope scope) {
-  stack_.push_back({std::move(client), std::make_shared<rt::scope>(std::move(scope))});
+  auto s = std::make_shared<rt::scope>(std::move(scope));
+  watch(*s);
+  stack_.push_back({std::move(client), std::move(s)});
 }
 
 hub::hub(const detail::hub_snapshot& from) {
-  stack_.push_back({from.client, std::shared_ptr<rt::scope>(new rt::scope(from.data))});
+  std::shared_ptr<rt::scope> s(new rt::scope(from.data));
+  watch(*s);
+  stack_.push_back({from.client, std::move(s)});
+}
+
+void hub::watch(rt::scope& s) {
+  s.stamp_ = &stamp_;  // before `s` is reachable by anyone else
 }
 
 hub::~hub() {
   if (spawned_) spawned_->release();
 }
 
+detail::hub_snapshot* hub::owner_spawn_snapshot() const {
+  if (spawned_ != nullptr && stamp_.load(std::memory_order_acquire) == spawned_stamp_) {
+    spawned_->retain();
+    return spawned_;
+  }
+  return spawn_snapshot();
+}
+
 detail::hub_snapshot* hub::spawn_snapshot() const {
   std::lock_guard lk(mu_);
+  // Read before the layer: a change made after this point bumps the stamp again.
+  spawned_stamp_ = stamp_.load(std::memory_order_acquire);
   const layer& t = stack_.back();
   if (!spawned_ || spawned_->client != t.client || !t.scope->holds(spawned_->data.get())) {
     auto* fresh = new detail::hub_snapshot(t.client, t.scope->snapshot());
@@ -172,7 +193,9 @@ rt::scope& hub::scope() {
 rt::scope& hub::push_scope() {
   layer t = top();
   auto pushed = std::make_shared<rt::scope>(*t.scope);  // O(1): shares the snapshot
+  watch(*pushed);
   std::lock_guard lk(mu_);
+  stamp_.fetch_add(1, std::memory_order_release);
   stack_.push_back({std::move(t.client), pushed});
   return *pushed;
 }
@@ -181,6 +204,7 @@ void hub::pop_scope() {
   layer popped;  // destroyed after the lock is released
   std::lock_guard lk(mu_);
   if (stack_.size() > 1) {
+    stamp_.fetch_add(1, std::memory_order_release);
     popped = std::move(stack_.back());
     stack_.pop_back();
   }
@@ -188,6 +212,7 @@ void hub::pop_scope() {
 
 void hub::bind_client(std::shared_ptr<rt::client> client) {
   std::lock_guard lk(mu_);
+  stamp_.fetch_add(1, std::memory_order_release);
   stack_.back().client.swap(client);  // the old client is released after the lock
 }
 

@@ -4,6 +4,8 @@
 // Owns: the scope's snapshot pointer, guarded by mu_.
 // Invariant: data_ is replaced or unshared under mu_ only; readers copy the pointer under
 // mu_ and then read the snapshot without the lock (it is immutable while they share it).
+// Every change of data_ bumps the holding hub's stamp (changed()) before it is made, so a
+// hub that finds its stamp unchanged knows its cached spawn snapshot is still current.
 #include <stdexcept>
 
 #include "scope_data.hpp"
@@ -20,6 +22,7 @@ scope& scope::operator=(const scope& other) {
   if (this != &other) {
     data_ptr d = other.snapshot();
     std::lock_guard lk(mu_);
+    changed();
     data_.swap(d);  // `d` now holds the old snapshot, released after the lock
   }
   return *this;
@@ -37,7 +40,12 @@ bool scope::holds(const detail::scope_data* data) const {
   return data_.get() == data;
 }
 
+void scope::changed() noexcept {
+  if (stamp_ != nullptr) stamp_->fetch_add(1, std::memory_order_release);
+}
+
 detail::scope_data& scope::writable() {
+  changed();
   return unshare(data_);
 }
 
@@ -152,6 +160,7 @@ void scope::add_event_processor(event_processor processor) {
 void scope::clear() {
   data_ptr old;
   std::lock_guard lk(mu_);
+  changed();
   old.swap(data_);  // released after the lock: a processor's destructor may touch scopes
 }
 

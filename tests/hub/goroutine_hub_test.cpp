@@ -3,7 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
+#include <map>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "support.hpp"
 
@@ -169,6 +173,69 @@ TEST_CASE("the child's snapshot includes the parent's with_scope scope; grandchi
     });
     wg.go([] { CHECK(rt::current_hub().scope().tags().at("layer") == "base"); });
     wg.wait();
+  });
+}
+
+namespace {
+
+// What a child can see of its hub.
+struct hub_view {
+  std::map<std::string, std::string> tags;
+  std::size_t breadcrumbs = 0;
+  const rt::client* client = nullptr;
+  std::string user;
+  bool operator==(const hub_view&) const = default;
+};
+
+hub_view view_of(rt::hub& h) {
+  rt::event ev;
+  rt::scope& s = h.scope();
+  s.apply_to(ev, {});
+  return {s.tags(), ev.breadcrumbs.size(), h.client().get(), ev.user.id};
+}
+
+// The view of a child spawned now, taken in the child.
+hub_view child_view() {
+  hub_view v;
+  rt::wait_group wg;
+  wg.go([&v] { v = view_of(rt::current_hub()); });
+  wg.wait();
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("every go() sees the parent's hub as it is then: each kind of change between spawns") {
+  in_goroutine([] {
+    memory_client mc, other;
+    rt::hub& h = rt::current_hub();
+    h.bind_client(mc.client);
+    rt::scope replacement;
+    replacement.set_tag("replaced", "yes");
+    const std::pair<const char*, std::function<void()>> changes[] = {
+        {"set_tag", [&] { h.scope().set_tag("k", "v1"); }},
+        {"set_tag again", [&] { h.scope().set_tag("k", "v2"); }},
+        {"remove_tag", [&] { h.scope().remove_tag("k"); }},
+        {"add_breadcrumb", [&] { h.add_breadcrumb({.message = "b"}); }},
+        {"set_user", [&] { h.scope().set_user({.id = "42"}); }},
+        {"bind another client", [&] { h.bind_client(other.client); }},
+        {"bind no client", [&] { h.bind_client(nullptr); }},
+        {"push_scope and tag it", [&] { h.push_scope().set_tag("pushed", "1"); }},
+        {"pop_scope", [&] { h.pop_scope(); }},
+        {"clear", [&] { h.scope().clear(); }},
+        {"assign a scope", [&] { h.scope() = replacement; }},
+        {"a plain thread tags it",
+         [&] { std::thread([&] { h.scope().set_tag("thread", "t"); }).join(); }},
+    };
+    for (const auto& [what, change] : changes) {
+      const hub_view before = view_of(h);
+      CHECK_MESSAGE(child_view() == before, what, ": the first child");
+      CHECK_MESSAGE(child_view() == before, what, ": a second child, nothing changed");
+      change();
+      const hub_view after = view_of(h);
+      CHECK_MESSAGE(!(after == before), what, ": the change is visible to the parent");
+      CHECK_MESSAGE(child_view() == after, what, ": the child spawned after the change");
+    }
   });
 }
 

@@ -25,5 +25,5 @@ trap 'rm -f "$out"' EXIT
 
 value() { awk -v n="$1" -v i="$2" '$1=="RESULT" && $2=="name="n && $3=="impl="i {sub("value=","",$4); print $4}' "$out"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
-echo "RATIO name=clone_cost rt_hub10/rt_empty=$(ratio "$(value spawn_join_hub10 rt)" "$(value spawn_join_hub_empty rt)")"
+echo "RATIO name=clone_cost rt_hub10/rt_plain=$(ratio "$(value spawn_join_hub10 rt)" "$(value spawn_join_plain rt)")"
 echo "RATIO name=capture_message_8g rt/go=$(ratio "$(value capture_message_8g rt)" "$(value capture_message_8g go)")"

@@ -1,7 +1,9 @@
 // hub_bench.cpp — the hub layer's benchmarks. Usage:
 //   hub_bench clone_cost [n]   spawn_join of n goroutines (one wait_group) from a parent
-//                              whose hub is empty vs holds 10 tags + 100 breadcrumbs,
-//                              interleaved rounds in one process; ns per goroutine.
+//                              that never touched its hub (a plain spawn: no hub work at
+//                              all), whose hub exists but is empty, and whose hub has a
+//                              client bound, 10 tags and 100 breadcrumbs; interleaved
+//                              rounds in one process; ns per goroutine.
 //   hub_bench capture [n]      capture_message to a memory transport from 8 goroutines,
 //                              n events each; events/s.
 // Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` (bench.sh adds the ratios).
@@ -29,13 +31,13 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// One spawn_join round in a fresh goroutine whose hub is prepared by `prepare`; ns/goroutine.
+// One spawn_join round in a fresh goroutine; `prepare` runs first in it; ns/goroutine.
 template <class Prepare>
 double spawn_join_round(long n, Prepare prepare) {
   double ns = 0;
   rt::wait_group outer;
   outer.go([&] {
-    prepare(rt::current_hub().scope());
+    prepare();
     rt::wait_group wg;
     std::atomic<long> count{0};
     const auto t0 = clk::now();
@@ -56,19 +58,29 @@ double spawn_join_round(long n, Prepare prepare) {
 }
 
 void bench_clone_cost(long n) {
-  auto empty = [](rt::scope&) {};
-  auto loaded = [](rt::scope& s) {
-    for (int t = 0; t < 10; ++t) s.set_tag("tag" + std::to_string(t), "value " + std::to_string(t));
+  // The main goroutine never touches its hub, so a goroutine it spawns starts without one.
+  auto plain = [] {};
+  auto empty = [] { rt::current_hub(); };
+  auto client = std::make_shared<rt::client>(
+      rt::client_options{.transport = std::make_shared<rt::memory_transport>()});
+  auto loaded = [&client] {
+    rt::hub& h = rt::current_hub();
+    h.bind_client(client);
+    for (int t = 0; t < 10; ++t) {
+      h.scope().set_tag("tag" + std::to_string(t), "value " + std::to_string(t));
+    }
     for (int b = 0; b < 100; ++b) {
-      s.add_breadcrumb({.category = "bench", .message = "breadcrumb number " + std::to_string(b)});
+      h.add_breadcrumb({.category = "bench", .message = "breadcrumb number " + std::to_string(b)});
     }
   };
-  spawn_join_round(n / 10, empty);  // warm up stacks and pools
-  std::vector<double> e, l;
-  for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits both alike
+  spawn_join_round(n / 10, plain);  // warm up stacks and pools
+  std::vector<double> p, e, l;
+  for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits all alike
+    p.push_back(spawn_join_round(n, plain));
     e.push_back(spawn_join_round(n, empty));
     l.push_back(spawn_join_round(n, loaded));
   }
+  result("spawn_join_plain", median(p), "ns/op");
   result("spawn_join_hub_empty", median(e), "ns/op");
   result("spawn_join_hub10", median(l), "ns/op");
 }

@@ -24,7 +24,9 @@
 // held while user code runs); none parks except flush, which blocks the calling thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -128,7 +130,12 @@ class hub {
   // spawn_snapshot handed over (one more reference, owned by the caller).
   friend struct detail::hub_slot;
   explicit hub(const detail::hub_snapshot& from);
+  // spawn_snapshot: the top layer's snapshot, one more reference; under mu_, any thread.
+  // owner_spawn_snapshot: the same for the goroutine (or thread) whose slot holds this
+  // hub, the only caller that may replace spawned_: no lock while the stamp is unchanged.
   detail::hub_snapshot* spawn_snapshot() const;
+  detail::hub_snapshot* owner_spawn_snapshot() const;
+  void watch(rt::scope& s);  // makes a new layer's scope bump stamp_
 
   struct layer {
     std::shared_ptr<rt::client> client;
@@ -138,9 +145,15 @@ class hub {
   void remember(const std::string& id);
 
   mutable std::mutex mu_;
-  std::vector<layer> stack_;                         // guarded by mu_; never empty
-  std::string last_event_id_;                        // guarded by mu_
-  mutable detail::hub_snapshot* spawned_ = nullptr;  // guarded by mu_; one reference owned
+  std::vector<layer> stack_;   // guarded by mu_; never empty
+  std::string last_event_id_;  // guarded by mu_
+  // Bumped before every change a child's snapshot would see: the top layer's client, which
+  // layer is on top, and (through rt::scope::changed) the data of any layer's scope.
+  std::atomic<std::uint64_t> stamp_{0};
+  // The last spawn snapshot (one reference owned) and stamp_ when it was known current.
+  // Written under mu_ by the owner only (the root hub, never a slot's, is not owned).
+  mutable detail::hub_snapshot* spawned_ = nullptr;
+  mutable std::uint64_t spawned_stamp_ = 0;
 };
 
 // current_hub returns the calling goroutine's own hub (outside goroutines: the calling

@@ -19,6 +19,8 @@
 // (an event processor) runs, so a processor may call back into the same scope.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,9 +107,14 @@ class scope {
   data_ptr snapshot() const;  // the current snapshot (O(1), shared)
   bool holds(const detail::scope_data* data) const;
   detail::scope_data& writable();  // unshares the snapshot; requires mu_ held
+  void changed() noexcept;         // tells the hub holding this scope; requires mu_ held
 
   mutable std::mutex mu_;
   data_ptr data_;  // guarded by mu_; null = empty. Immutable while shared (use_count > 1).
+  // The change stamp of the hub whose layer this scope is (null for any other scope): set
+  // by that hub before the scope is reachable, bumped by every change of data_. The hub
+  // outlives its layers' scopes.
+  std::atomic<std::uint64_t>* stamp_ = nullptr;
 };
 
 }  // namespace rt
