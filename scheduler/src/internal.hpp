@@ -190,6 +190,10 @@ struct worker {
   spinlock main_lock;
   waiter main_waiter;
   bool main_stop = false;
+  // stop() wakes the main context with Boost's schedule_from_remote, which goes on using
+  // this thread's Boost scheduler after making the context runnable; the thread leaves
+  // (destroying that scheduler) only once stop() set this, past the call.
+  std::atomic<bool> may_exit{false};
 };
 
 struct pool {

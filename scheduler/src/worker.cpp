@@ -36,8 +36,10 @@
 //     C3. join the idle list (nidle++, seq_cst), look again — pairs with P2/P3 the
 //         same way for nidle;
 //     C4. epoll_wait until the eventfd is written or the earliest timer is due.
+#include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -607,6 +609,7 @@ void worker_main(pool* p, worker* w) {
       park(lk, "worker main");
     }
   }
+  while (!w->may_exit.load(std::memory_order_acquire)) std::this_thread::yield();
   ss.ss_flags = SS_DISABLE;
   ::sigaltstack(&ss, nullptr);
   w->done.store(true, std::memory_order_release);
@@ -739,6 +742,7 @@ bool stop(std::chrono::milliseconds grace) {
     waiter who = w->main_waiter;
     l.unlock();
     if (who) unpark(who);
+    w->may_exit.store(true, std::memory_order_release);
   }
   for (auto& w : p->workers) wake_worker(w.get());
   auto deadline = clock::now() + grace;
@@ -878,10 +882,33 @@ void yield() noexcept {
   w->bsched->yield(f->ctx);  // awakened() puts f at the tail of the ring
 }
 
+// A plain thread parks on its own word with a futex, not in a Boost scheduler of its
+// own: Boost's schedule_from_remote goes on using the woken thread's scheduler after
+// making it runnable, and a plain thread often returns from park and exits at once
+// (destroying that scheduler) — a waker still inside the call then wrote into freed
+// memory. Here the waker's last access is the futex wake, harmless whatever became of
+// the thread: its storage stays mapped, and a late wake is only spurious to a later
+// parker at the same address, which re-checks its word.
+struct thread_parker {
+  std::atomic<std::uint32_t> word{0};  // 0: parked (or about to be); 1: woken
+};
+
+namespace {
+thread_local thread_parker t_parker;
+
+long futex(std::atomic<std::uint32_t>& word, int op, std::uint32_t val) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), op, val, nullptr, nullptr,
+                   0);
+}
+}  // namespace
+
 waiter waiter::self() noexcept {
   waiter w;
-  if (fiber* f = current()) {
-    w.fiber_ = f;
+  if (worker* wk = this_worker(); wk == nullptr) {
+    w.parker_ = &t_parker;
+  } else if (wk->current != nullptr) {
+    w.fiber_ = wk->current;
   } else {
     w.thread_ = bf::context::active();
   }
@@ -889,11 +916,20 @@ waiter waiter::self() noexcept {
 }
 
 void park(spinlock_lock& lk, const char* reason) noexcept {
+  if (forked_child) fatal_in_forked_child();
   worker* w = this_worker();
-  fiber* f = w != nullptr ? w->current : nullptr;
+  if (w == nullptr) {
+    // A waker finds this thread only under lk, so the reset happens before its wake-up.
+    t_parker.word.store(0, std::memory_order_relaxed);
+    lk.unlock();
+    while (t_parker.word.load(std::memory_order_acquire) == 0) {
+      futex(t_parker.word, FUTEX_WAIT_PRIVATE, 0);
+    }
+    return;
+  }
+  fiber* f = w->current;
   if (f == nullptr) {
-    if (forked_child) fatal_in_forked_child();
-    bf::context::active()->suspend(lk);  // a plain thread blocks in its own Boost scheduler
+    w->bsched->suspend(lk);  // a worker's main context, until stop()
     return;
   }
   f->state = fiber_state::parked;
@@ -903,7 +939,12 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
 }
 
 void unpark(waiter wt) noexcept {
-  if (wt.thread_ != nullptr) {
+  if (wt.parker_ != nullptr) {
+    wt.parker_->word.store(1, std::memory_order_release);
+    futex(wt.parker_->word, FUTEX_WAKE_PRIVATE, 1);
+    return;
+  }
+  if (wt.thread_ != nullptr) {  // stop() waking a worker's main context
     wt.thread_->get_scheduler()->schedule_from_remote(wt.thread_);
     return;
   }

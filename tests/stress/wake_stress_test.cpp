@@ -143,6 +143,33 @@ TEST_CASE("wake-ups from many plain threads: unbuffered and buffered channels") 
   CHECK_MESSAGE(v.empty(), v);
 }
 
+TEST_CASE("plain threads that exit as soon as a goroutine woke them") {
+  // The waker must be done with a woken thread's parking state before the thread can
+  // leave (once, Boost's schedule_from_remote went on using the thread's scheduler after
+  // waking it: a write into freed memory when the thread had exited meanwhile).
+  const int threads = 32;
+  const int rounds = static_cast<int>(rt_stress::scaled(40, 4));
+  rt_stress::watchdog wd("plain threads exit after their wake-up");
+  std::atomic<long> woken{0};
+  wd.track("threads woken", woken);
+  for (int round = 0; round < rounds; ++round) {
+    wd.stage("round " + std::to_string(round));
+    tally got(threads);
+    std::vector<rt::chan<int>> in;
+    for (int t = 0; t < threads; ++t) in.push_back(rt::make_chan<int>());
+    rt::wait_group senders;
+    for (int t = 0; t < threads; ++t)
+      senders.go([&in, t] { in[static_cast<std::size_t>(t)].send(t); });
+    rt_stress::on_plain_threads(threads, [&](int t) {
+      got.mark(static_cast<std::size_t>(in[static_cast<std::size_t>(t)].recv().value_or(-1)));
+      woken.fetch_add(1, std::memory_order_relaxed);
+    });
+    senders.wait();
+    std::string v = got.verdict();
+    CHECK_MESSAGE(v.empty(), "round ", round, ": ", v);
+  }
+}
+
 TEST_CASE("close wakes every parked receiver exactly once, from a goroutine or a thread") {
   const int rounds = static_cast<int>(rt_stress::scaled(40, 4));
   const int n = static_cast<int>(rt_stress::scaled(2000, 4));

@@ -138,14 +138,19 @@ void yield() noexcept;
 
 // ---- parking -----------------------------------------------------------------------
 
+struct thread_parker;  // a plain thread's parking word (worker.cpp)
+
 // A parked goroutine or plain thread, as stored in a primitive's wait queue.
 class waiter {
  public:
   waiter() = default;
-  // self returns the caller: its fiber inside a goroutine, else the thread's own Boost
-  // main context (so plain threads block in park() and are woken by unpark()).
+  // self returns the caller: its fiber inside a goroutine; on a plain thread, the
+  // thread's parking word (plain threads block in park() and are woken by unpark()); on
+  // a worker thread outside any goroutine, the thread's Boost main context (stop() wakes it).
   static waiter self() noexcept;
-  explicit operator bool() const noexcept { return fiber_ != nullptr || thread_ != nullptr; }
+  explicit operator bool() const noexcept {
+    return fiber_ != nullptr || parker_ != nullptr || thread_ != nullptr;
+  }
   bool operator==(const waiter&) const = default;
   fiber* goroutine() const noexcept { return fiber_; }
 
@@ -153,6 +158,7 @@ class waiter {
   friend void unpark(waiter w) noexcept;
   friend void park(spinlock_lock& lk, const char* reason) noexcept;
   fiber* fiber_ = nullptr;
+  thread_parker* parker_ = nullptr;
   boost::fibers::context* thread_ = nullptr;
 };
 
