@@ -8,11 +8,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <string>
 
 #include <rt/rt.hpp>
@@ -160,22 +160,40 @@ void bench_parked(long n) {
                name.c_str(), before, after, spawn_ms, total_ms);
 }
 
-// timers: 100,000 goroutines each sleep a random 1-10 ms, ten times; wall time in ms.
-// Then timers_idle_cpu: 100,000 goroutines all asleep for 1 s; once all are parked, the
-// process's CPU use (user + system, all threads) over 300 ms, in percent of one CPU.
+// splitmix64: the generator both twins use, so each goroutine sleeps the same
+// durations on both sides (and seeding one costs nothing on either).
+struct splitmix64 {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+};
+
+// timers: 100,000 goroutines each sleep a pseudo-random 1-10 ms (splitmix64 seeded with
+// the goroutine's number), ten times; wall time in ms and the CPU seconds it took
+// (timers_cpu). Then timers_idle_cpu: 100,000 goroutines all asleep for 1 s; once all
+// are parked, the process's CPU use (user + system, all threads) over 300 ms, in percent
+// of one CPU.
 void bench_timers(int n, int rounds) {
   rt::wait_group wg;
+  const double cpu0 = cpu_seconds();
   auto t0 = clk::now();
   for (int g = 0; g < n; ++g) {
     wg.go(
-        [rounds](unsigned seed) {
-          std::minstd_rand rng(seed);
-          for (int r = 0; r < rounds; ++r) rt::sleep_for(std::chrono::milliseconds(1 + rng() % 10));
+        [rounds](std::uint64_t seed) {
+          splitmix64 rng{seed};
+          for (int r = 0; r < rounds; ++r) {
+            rt::sleep_for(std::chrono::milliseconds(1 + rng.next() % 10));
+          }
         },
-        static_cast<unsigned>(g + 1));
+        static_cast<std::uint64_t>(g + 1));
   }
   wg.wait();
   result("timers", ns_since(t0) / 1e6, "ms");
+  result("timers_cpu", cpu_seconds() - cpu0, "s");
 
   rt::wait_group sleepers;
   std::atomic<int> asleep{0};
