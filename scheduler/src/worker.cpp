@@ -916,20 +916,20 @@ waiter waiter::self() noexcept {
 }
 
 void park(spinlock_lock& lk, const char* reason) noexcept {
-  if (forked_child) fatal_in_forked_child();
   worker* w = this_worker();
-  if (w == nullptr) {
+  fiber* f = w != nullptr ? w->current : nullptr;
+  if (f == nullptr) {
+    if (forked_child) fatal_in_forked_child();  // a goroutine's park fails in pick_next
+    if (w != nullptr) {
+      w->bsched->suspend(lk);  // a worker's main context, until stop()
+      return;
+    }
     // A waker finds this thread only under lk, so the reset happens before its wake-up.
     t_parker.word.store(0, std::memory_order_relaxed);
     lk.unlock();
     while (t_parker.word.load(std::memory_order_acquire) == 0) {
       futex(t_parker.word, FUTEX_WAIT_PRIVATE, 0);
     }
-    return;
-  }
-  fiber* f = w->current;
-  if (f == nullptr) {
-    w->bsched->suspend(lk);  // a worker's main context, until stop()
     return;
   }
   f->state = fiber_state::parked;
