@@ -1,9 +1,10 @@
 // rtbench — rt's side of the foundation benchmarks (issue 2), one per invocation:
-//   rtbench skynet | spawn_join | yield_ping | idle_cpu
-// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` like the Go and Boost.Fiber
-// peers in ../shared/peers, so run.sh can put all three in one table.
-#include <sys/resource.h>
-
+//   rtbench skynet | spawn_join | yield_ping | idle_cpu   [-n N]
+// -n overrides the size (skynet's leaves, a power of 10; the goroutines of spawn_join; the
+// yields of each yield_ping goroutine) for quick checks; without it the real sizes apply.
+// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>`, the line of its twins in
+// go/main.go and boostfiber/bfbench.cpp (same workloads, same timed regions), so run.sh
+// puts all three in one table. Worker threads: GOMAXPROCS, as in Go.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -24,7 +25,7 @@ using rt_bench::ns_since;
 using rt_bench::result;
 
 // skynet: a 10-ary tree of goroutines, 1,000,000 leaves; each node sums its children's
-// numbers received over an unbuffered channel (Go's version in ../shared/peers).
+// numbers received over an unbuffered channel.
 void skynet(rt::chan<long> c, long num, long size, long div) {
   if (size == 1) {
     c.send(num);
@@ -37,13 +38,13 @@ void skynet(rt::chan<long> c, long num, long size, long div) {
   c.send(sum);
 }
 
-void bench_skynet() {
+void bench_skynet(long leaves) {
   auto t0 = clk::now();
   auto c = rt::make_chan<long>();
-  rt::go(skynet, c, 0L, 1000000L, 10L);
+  rt::go(skynet, c, 0L, leaves, 10L);
   long sum = *c.recv();
   double ns = ns_since(t0);
-  if (sum != 499999500000L) fail("skynet sum " + std::to_string(sum));
+  if (sum != leaves * (leaves - 1) / 2) fail("skynet sum " + std::to_string(sum));
   result("skynet", ns / 1e6, "ms");
 }
 
@@ -78,11 +79,20 @@ void bench_yield_ping(long n) {
   result("yield_ping", ns_since(t0) / (2.0 * n), "ns/op");
 }
 
-// idle_cpu: 10,000 goroutines asleep for 5 s; the CPU the process uses during 4 s of
-// that sleep (main sleeps too), % of one core.
+// idle_cpu: 10,000 goroutines asleep for 5 s; once all have started (+ 20 ms for the
+// last ones to park), the CPU the process uses during 4 s of that sleep (main sleeps
+// too), % of one core.
 void bench_idle_cpu() {
   rt::wait_group wg;
-  for (int i = 0; i < 10000; ++i) wg.go([] { rt::sleep_for(std::chrono::seconds(5)); });
+  std::atomic<int> started{0};
+  for (int i = 0; i < 10000; ++i) {
+    wg.go([&started] {
+      started.fetch_add(1);
+      rt::sleep_for(std::chrono::seconds(5));
+    });
+  }
+  while (started.load() < 10000) rt::sleep_for(std::chrono::milliseconds(1));
+  rt::sleep_for(std::chrono::milliseconds(20));
   double c0 = cpu_seconds();
   auto t0 = clk::now();
   rt::sleep_for(std::chrono::seconds(4));
@@ -95,16 +105,17 @@ void bench_idle_cpu() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) fail("usage: rtbench skynet|spawn_join|yield_ping|idle_cpu [n]");
+  if (argc < 2) fail("usage: rtbench skynet|spawn_join|yield_ping|idle_cpu [-n N]");
   std::string bench = argv[1];
-  long n = argc > 2 ? std::atol(argv[2]) : 0;
+  long n = rt_bench::arg_n(argc, argv, 2);
+  auto def = [n](long d) { return n > 0 ? n : d; };
   return rt::run([&] {
     if (bench == "skynet") {
-      bench_skynet();
+      bench_skynet(def(1000000));
     } else if (bench == "spawn_join") {
-      bench_spawn_join(n > 0 ? n : 1000000);
+      bench_spawn_join(def(1000000));
     } else if (bench == "yield_ping") {
-      bench_yield_ping(n > 0 ? n : 1000000);
+      bench_yield_ping(def(1000000));
     } else if (bench == "idle_cpu") {
       bench_idle_cpu();
     } else {

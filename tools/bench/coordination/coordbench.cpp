@@ -1,18 +1,18 @@
 // coordbench — rt's side of the coordination benchmarks (issue 3), one per invocation:
 //   coordbench pingpong_unbuf | chan_buf1024 | mutex_counter | select4 | timers
-//   coordbench parked_memory [-n N]
-// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>`, the line format of the Go
-// peers (../shared/peers/go/main.go, and go/main.go here for select4 and timers), so
-// bench.sh can put both in one table. Workloads mirror the Go programs line by line.
-#include <sys/resource.h>
-
+//   coordbench parked_memory | million                                  [-n N]
+// -n overrides the size (round trips, items, values, increments shared by mutex_counter's
+// 1000 goroutines, goroutines, sleepers) for quick checks; without it the real sizes
+// apply. Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>`, the line of its
+// twins in ../go/main.go (and ../boostfiber/bfbench.cpp for the first three), which do the
+// same work with the same timed regions, so run.sh puts them in one table. Worker
+// threads: GOMAXPROCS, as in Go.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include <rt/rt.hpp>
@@ -26,20 +26,7 @@ using rt_bench::cpu_seconds;
 using rt_bench::fail;
 using rt_bench::ns_since;
 using rt_bench::result;
-
-long rss_bytes() {
-  std::ifstream f("/proc/self/status");
-  std::string key;
-  while (f >> key) {
-    if (key == "VmRSS:") {
-      long kb = 0;
-      f >> kb;
-      return kb * 1024;
-    }
-    f.ignore(1 << 20, '\n');
-  }
-  return 0;
-}
+using rt_bench::rss_bytes;
 
 // pingpong_unbuf: a driver sends i on `ping`, an echo goroutine sends it back on `pong`.
 void bench_pingpong(long n) {
@@ -132,7 +119,7 @@ void bench_select4(long n) {
 }
 
 // parked_memory: n goroutines parked on one channel; bytes of RSS per goroutine, measured
-// exactly as the Go peer does (RSS before spawning, RSS once all are parked + 20 ms).
+// exactly as the Go twin does (RSS before spawning, RSS once all are parked + 20 ms).
 void bench_parked(long n) {
   long before = rss_bytes();
   auto ch = rt::make_chan<int>();
@@ -158,6 +145,40 @@ void bench_parked(long n) {
   result(name, static_cast<double>(after - before) / static_cast<double>(n), "bytes");
   std::fprintf(stderr, "# %s rt: rss_before=%ld rss_after=%ld spawn+park=%.1fms total=%.1fms\n",
                name.c_str(), before, after, spawn_ms, total_ms);
+}
+
+// million: 1,000,000 goroutines each parked on one shared unbuffered channel's receive.
+// million_spawn_park: from before the first spawn until all have called parked.done(),
+// just before their receive (main waits on `parked`); million_rss_parked: the RSS then;
+// million_release_join: closing the channel until all have called exited.done() after
+// their receive returned; million_rss_after: the RSS then.
+void bench_million(long n) {
+  constexpr double mib = 1024.0 * 1024.0;
+  auto ch = rt::make_chan<int>();
+  rt::wait_group parked;
+  rt::wait_group exited;
+  auto t0 = clk::now();
+  parked.add(static_cast<int>(n));
+  exited.add(static_cast<int>(n));
+  for (long i = 0; i < n; ++i) {
+    rt::go([&parked, &exited, ch] {
+      parked.done();
+      ch.recv();
+      exited.done();
+    });
+  }
+  parked.wait();
+  double spawn_park_ms = ns_since(t0) / 1e6;
+  long rss_parked = rss_bytes();
+  auto t1 = clk::now();
+  ch.close();
+  exited.wait();
+  double release_join_ms = ns_since(t1) / 1e6;
+  long rss_after = rss_bytes();
+  result("million_spawn_park", spawn_park_ms, "ms");
+  result("million_rss_parked", static_cast<double>(rss_parked) / mib, "MiB");
+  result("million_release_join", release_join_ms, "ms");
+  result("million_rss_after", static_cast<double>(rss_after) / mib, "MiB");
 }
 
 // splitmix64: the generator both twins use, so each goroutine sleeps the same
@@ -219,10 +240,7 @@ void bench_timers(int n, int rounds) {
 int main(int argc, char** argv) {
   if (argc < 2) fail("usage: coordbench <bench> [-n N]");
   std::string bench = argv[1];
-  long n = 0;
-  for (int i = 2; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "-n") == 0) n = std::atol(argv[i + 1]);
-  }
+  long n = rt_bench::arg_n(argc, argv, 2);
   auto def = [n](long d) { return n > 0 ? n : d; };
   return rt::run([&] {
     if (bench == "pingpong_unbuf") {
@@ -230,11 +248,13 @@ int main(int argc, char** argv) {
     } else if (bench == "chan_buf1024") {
       bench_buffered(def(10000000));
     } else if (bench == "mutex_counter") {
-      bench_mutex(1000, 1000);
+      bench_mutex(1000, static_cast<int>(def(1000000)) / 1000);
     } else if (bench == "select4") {
       bench_select4(def(1000000));
     } else if (bench == "parked_memory") {
       bench_parked(def(100000));
+    } else if (bench == "million") {
+      bench_million(def(1000000));
     } else if (bench == "timers") {
       bench_timers(static_cast<int>(def(100000)), 10);
     } else {

@@ -6,7 +6,7 @@
 //                              rounds in one process; ns per goroutine.
 //   hub_bench capture [n]      capture_message to a memory transport from 8 goroutines,
 //                              n events each; events/s.
-// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` (bench.sh adds the ratios).
+// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` (../run.sh adds the ratios).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
