@@ -104,6 +104,18 @@ class basic_runq {
     return tail_.load(std::memory_order_acquire) - pos(head_.load(std::memory_order_acquire));
   }
 
+  // head_word is the head's position and tag (any thread): it changes whenever a fiber
+  // is taken from or put back at the head, so a thief that reads the same word twice
+  // knows the head entry waited in between.
+  std::uint64_t head_word() const noexcept { return head_.load(std::memory_order_acquire); }
+
+  // size_approx is how many fibers are queued, as a thief sees it (may be stale).
+  std::uint32_t size_approx() const noexcept {
+    const std::uint32_t n =
+        tail_.load(std::memory_order_acquire) - pos(head_.load(std::memory_order_acquire));
+    return n > capacity ? 0 : n;
+  }
+
   bool empty() const noexcept {
     return pos(head_.load(std::memory_order_acquire)) == tail_.load(std::memory_order_acquire);
   }
@@ -162,7 +174,18 @@ struct worker {
   std::uint32_t inherited = 0;
   std::int64_t slice_start = 0;
   std::uint32_t drain = 0;
-  std::vector<std::uint64_t> seen_ticks;  // spin(): every victim's schedtick at its start
+  // Stealing (spin() in worker.cpp): per victim, its schedtick at the start of this spin,
+  // and its ring's head word with when this worker first saw it (the head entry has
+  // waited at least that long). steal_wait: how long a head entry must wait before this
+  // worker takes it; stole_at: when it last stole (0: it has not since its last spin).
+  struct victim_view {
+    std::uint64_t tick = 0;
+    std::uint64_t head = 0;
+    std::int64_t head_since = 0;
+  };
+  std::vector<victim_view> seen;
+  std::int64_t steal_wait = 0;
+  std::int64_t stole_at = 0;
   // Fibers that ended here for good (the caches were full) since the dispatcher last ran:
   // only the dispatcher lets Boost free them (and their stacks), see pick_next.
   std::uint32_t terminated = 0;
