@@ -186,9 +186,10 @@ struct worker {
   std::vector<victim_view> seen;
   std::int64_t steal_wait = 0;
   std::int64_t stole_at = 0;
-  // Fibers that ended here for good (the caches were full) since the dispatcher last ran:
-  // only the dispatcher lets Boost free them (and their stacks), see pick_next.
-  std::uint32_t terminated = 0;
+  // Fibers that ended here for good (the caches were full), suspended and waiting for
+  // the dispatcher to give their stacks back (see fiber_entry in worker.cpp).
+  fiber* spare = nullptr;
+  std::uint32_t nspare = 0;
   std::uint64_t goid_next = 0;  // goroutine ids reserved by this worker: [goid_next, goid_end)
   std::uint64_t goid_end = 0;
 

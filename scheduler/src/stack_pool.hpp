@@ -4,9 +4,11 @@
 // and the registry of the slabs whose stacks have guard pages. Free stacks are recycled,
 // so creating a fiber costs no system call once warm.
 // Invariants: each stack is owned by exactly one fiber, or free in exactly one place: its
-// free list's `hot` list (may be resident), its slab's `cold` mask (never touched, or its
+// free list's `hot` list (may be resident), its slab's `cold` mask (never used, or its
 // memory given back to the OS with madvise(MADV_DONTNEED), which leaves it mapped and
-// zero-filled on next use), or the batch a deallocate is giving back. While no batch is
+// zero-filled on next use; only the top page of a never-used one, `primed`, is resident),
+// or the batch a deallocate is giving back. A stack leaves the cold mask with its top page
+// resident (populated by a system call: see stack_pool.cpp). While no batch is
 // being given back, a hot list holds fewer than hot_max + release_batch stacks. Every
 // guard page a stack has lies in a slab of the registry, and the registry only grows, so
 // a signal handler may read it without a lock.
@@ -77,8 +79,9 @@ class stack_pool {
   // A slab: `count` stacks of one size, stack i's guard (or gap) page at low + i * stride.
   struct slab {
     char* low;
-    std::size_t guarded;  // stacks [0, guarded) have a guard page
-    std::uint64_t cold;   // bit i: stack i is free and not resident
+    std::size_t guarded;   // stacks [0, guarded) have a guard page
+    std::uint64_t cold;    // bit i: stack i is free and not resident
+    std::uint64_t primed;  // bit i: stack i is cold but its top page resident (carve)
   };
   struct free_list {
     std::size_t size;              // usable bytes of each stack

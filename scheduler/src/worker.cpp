@@ -323,6 +323,16 @@ bool work_visible(pool* p) noexcept {
   return false;
 }
 
+// free_cached gives the stacks of idle fibers (suspended in fiber_entry, in no queue)
+// back to the stack pool: their Boost contexts live on those stacks and own nothing else.
+void free_cached(fiber* f) noexcept {
+  while (f != nullptr) {
+    fiber* next = f->next;
+    stacks().deallocate(stack{f->stack_base, f->stack_size, f->guarded});
+    f = next;
+  }
+}
+
 // ---- the algorithm ---------------------------------------------------------------
 
 class algo final : public bf::algo::algorithm {
@@ -372,11 +382,15 @@ class algo final : public bf::algo::algorithm {
     if (!in_dispatcher && remote_pending_.exchange(false, std::memory_order_acq_rel)) {
       return take(w->dispatcher);  // Boost's remote-ready queue has work for us
     }
-    if (!in_dispatcher && w->terminated >= 64) {
-      // Ended fibers are freed (their stacks given back) only when the dispatcher runs:
-      // on a worker that never idles, let it run now and then, not only at the end.
-      w->terminated = 0;
-      return take(w->dispatcher);
+    if (w->spare != nullptr) {
+      if (in_dispatcher) {
+        // On the dispatcher's stack, every spare fiber is off its own: give them back.
+        free_cached(w->spare);
+        w->spare = nullptr;
+        w->nspare = 0;
+      } else if (w->nspare >= 64) {
+        return take(w->dispatcher);  // a worker that never idles frees them now and then
+      }
     }
     if (forked_child) fatal_in_forked_child();
     // Due timers are looked for every 16th switch, at every yield (a goroutine that
@@ -560,11 +574,14 @@ class algo final : public bf::algo::algorithm {
     if (!work_visible(p) && !remote_pending_.load(std::memory_order_seq_cst)) {
       // Timer protocol (timers.cpp): announce parking before reading the heaps.
       w->parked_until.store(INT64_MAX, std::memory_order_seq_cst);
-      bool recheck = false;
+      // While another worker is busy, a goroutine may wait in its run-next slot, which
+      // is not stealable work yet (a go()'s parent while the child runs): come back to
+      // check whether that worker got stuck (Go's sysmon does this). Parked this way, a
+      // worker spares every go() a wake-up write() (see awakened()): on the VM here
+      // those cost more than the spawn itself.
+      bool recheck = p->nidle.load(std::memory_order_relaxed) < static_cast<int>(p->workers.size());
       for (auto& v : p->workers) {
         deadline = std::min(deadline, v->next_when.load(std::memory_order_seq_cst));
-        // A goroutine waiting in a busy worker's run-next slot is not stealable work
-        // yet; come back to check whether that worker got stuck (Go's sysmon does this).
         if (v.get() != w && v->runnext.load(std::memory_order_relaxed) != nullptr) recheck = true;
       }
       if (recheck) {
@@ -669,15 +686,6 @@ std::atomic<std::uint64_t> pool_gens{0};
 // Plain-thread pool_refs alive now (see pool_ref in internal.hpp).
 std::atomic<int> plain_refs{0};
 
-// Gives the stacks of a stopped pool's cached (idle) fibers back to the stack pool.
-void free_cached(fiber* f) noexcept {
-  while (f != nullptr) {
-    fiber* next = f->next;
-    stacks().deallocate(stack{f->stack_base, f->stack_size, f->guarded});
-    f = next;
-  }
-}
-
 }  // namespace
 
 void fiber_entry::operator()(fiber* f) const noexcept {
@@ -706,9 +714,17 @@ void fiber_entry::operator()(fiber* f) const noexcept {
       continue;
     }
     lk.unlock();
-    w->bsched->attach_worker_context(f->ctx);  // Boost's termination needs it attached
-    ++w->terminated;
-    return;
+    // Not Boost's termination: context::terminate() takes a spinlock on this stack, and
+    // Boost's lock() has a ~5 KB frame, so every ending goroutine would fault in a
+    // second page of a stack about to be given back (1M goroutines ending: half of the
+    // time to join them). Like a cached fiber, this one suspends where it is, in a
+    // frame near the top of its stack, and never runs again: the dispatcher gives its
+    // stack back (free_cached), with the Boost context on it, which holds nothing else.
+    f->next = w->spare;
+    w->spare = f;
+    ++w->nspare;
+    w->bsched->suspend();
+    fatal("a freed fiber was resumed");
   }
 }
 
@@ -812,6 +828,7 @@ bool stop(std::chrono::milliseconds grace) {
     ::close(w->epfd);
     ::close(w->evfd);
     free_cached(w->cache);
+    free_cached(w->spare);
   }
   free_cached(p->cache);
   // Runnable and parked fibers are abandoned with their stacks: they never run again (a

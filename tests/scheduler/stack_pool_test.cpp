@@ -22,13 +22,41 @@ char* at(const stack& s, std::ptrdiff_t offset) {
   return static_cast<char*>(s.base) + offset;
 }
 
-// resident_pages counts the pages of s that are in memory.
-std::size_t resident_pages(const stack& s) {
+// residency tells which pages of s are in memory, lowest first.
+std::vector<bool> residency(const stack& s) {
   std::vector<unsigned char> in(s.size / page);
   REQUIRE(::mincore(s.base, s.size, in.data()) == 0);
+  std::vector<bool> r;
+  for (unsigned char v : in) r.push_back((v & 1) != 0);
+  return r;
+}
+
+// resident_pages counts the pages of s that are in memory.
+std::size_t resident_pages(const stack& s) {
   std::size_t n = 0;
-  for (unsigned char v : in) n += v & 1;
+  for (bool in : residency(s)) n += in;
   return n;
+}
+
+// only_top_resident: of s, just its top page is in memory (where a fiber starts).
+bool only_top_resident(const stack& s) {
+  const std::vector<bool> r = residency(s);
+  for (std::size_t i = 0; i + 1 < r.size(); ++i) {
+    if (r[i]) return false;
+  }
+  return r.back();
+}
+
+// kernel_populates: this kernel has madvise(MADV_POPULATE_WRITE) (Linux 5.14).
+bool kernel_populates() {
+#ifndef MADV_POPULATE_WRITE
+  constexpr int MADV_POPULATE_WRITE = 23;
+#endif
+  void* p = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(p != MAP_FAILED);
+  const bool ok = ::madvise(p, page, MADV_POPULATE_WRITE) == 0;
+  ::munmap(p, page);
+  return ok;
 }
 
 }  // namespace
@@ -61,9 +89,17 @@ TEST_CASE("in_guard_page finds the guard page of every stack, and nothing else")
 TEST_CASE("free stacks past the hot bound give their memory back; all stay usable") {
   stack_pool pool;
   const std::size_t n = stack_pool::hot_max + 4 * stack_pool::release_batch;
+  const bool populates = kernel_populates();
   std::vector<stack> held;
   for (std::size_t i = 0; i < n; ++i) {
     stack s = pool.allocate(size);
+    // A new stack comes with its top page in memory, populated by the kernel in a
+    // system call (a page fault costs far more), and nothing else.
+    if (populates) {
+      CHECK(only_top_resident(s));
+    } else {
+      CHECK(resident_pages(s) == 0);
+    }
     std::memset(s.base, 0x5a, s.size);
     CHECK(resident_pages(s) == s.size / page);
     held.push_back(s);
@@ -78,13 +114,15 @@ TEST_CASE("free stacks past the hot bound give their memory back; all stay usabl
   CHECK(kept < stack_pool::hot_max + stack_pool::release_batch);
   CHECK(kept >= stack_pool::hot_max);
 
-  // Resident stacks are handed out first; given-back ones come back zero-filled.
+  // Resident stacks are handed out first; given-back ones come back zero-filled, with
+  // only their top page in memory again.
   held.clear();
   for (std::size_t i = 0; i < n; ++i) held.push_back(pool.allocate(size));
   for (std::size_t i = 0; i < n; ++i) {
     const stack& s = held[i];
-    const bool resident = resident_pages(s) != 0;
+    const bool resident = resident_pages(s) == s.size / page;
     CHECK(resident == (i < kept));
+    if (!resident) CHECK((populates ? only_top_resident(s) : resident_pages(s) == 0));
     const char expect = resident ? 0x5a : 0;
     CHECK(*at(s, 0) == expect);
     CHECK(*at(s, static_cast<std::ptrdiff_t>(s.size) - 1) == expect);

@@ -8,6 +8,7 @@
 //   stack_programs recursion        plain recursion until the stack overflows
 //   stack_programs rss HELD N       N goroutines parked, released, joined next to HELD
 //                                   parked ones: RSS afterwards against RSS before
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -118,10 +119,20 @@ long rss_kib() {
   return pages_resident * (::sysconf(_SC_PAGESIZE) / 1024);
 }
 
+// minor_faults counts the page faults of the whole process so far (all threads).
+long minor_faults() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
 // rss: a process holding `held` parked goroutines gets a burst of n more, parked on one
 // channel; its close releases them, they are joined, and RSS must fall back to at most
 // 1.5 times what it was before the burst (polled: the stacks go back to the OS as the
-// workers destroy the ended fibers, so the poll only bounds how long that may take). The
+// workers destroy the ended fibers, so the poll only bounds how long that may take).
+// Ending touches no new stack page: the release and join must fault fewer than n / 8
+// pages (an ending goroutine that went through Boost's termination faulted in a second
+// page of its stack, n faults in all), and RSS must not grow past the parked one. The
 // held goroutines make the baseline a process that already runs goroutines: a bare one
 // (4 MiB, mostly shared libraries) is smaller than what the scheduler keeps whatever the
 // burst — its fiber caches, one run-queue block per 32 goroutines woken at once.
@@ -135,9 +146,11 @@ int rss(long held, long n) {
     rt::wait_group wg;
     for (long i = 0; i < n; ++i) wg.go([release] { release.recv(); });
     const long parked = rss_kib();
+    const long faults0 = minor_faults();
     release.close();
     wg.wait();
     const long ended = rss_kib();
+    const long faults = minor_faults() - faults0;
     const long limit = before * 3 / 2;
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::seconds(60);
@@ -148,14 +161,16 @@ int rss(long held, long n) {
     }
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
+    const bool pass = after <= limit && ended <= parked && faults < n / 8;
     std::printf(
         "%s: %ld goroutines next to %ld held; RSS before %ld KiB, parked %ld KiB, "
-        "all ended %ld KiB, after %ld KiB %lld ms later (limit %ld KiB)\n",
-        after <= limit ? "PASS" : "FAIL", n, held, before, parked, ended, after,
-        static_cast<long long>(waited.count()), limit);
+        "all ended %ld KiB, after %ld KiB %lld ms later (limit %ld KiB); %ld page faults "
+        "while they ended (limit %ld)\n",
+        pass ? "PASS" : "FAIL", n, held, before, parked, ended, after,
+        static_cast<long long>(waited.count()), limit, faults, n / 8);
     hold.close();
     holders.wait();
-    return after <= limit ? 0 : 1;
+    return pass ? 0 : 1;
   });
 }
 

@@ -8,12 +8,16 @@
 // Why: Boost.Fiber's spinlock_ttas::lock() keeps a thread_local std::random_device for
 // its back-off, which gives the function a ~5 KB frame, and every call runs the
 // thread_local's init check through a call placed at the bottom of that frame. On a
-// goroutine stack that alone touches a second 4 KiB page, doubling what a parked
-// goroutine costs. try_lock() is a single exchange; only long contention pays for
-// lock().
+// goroutine stack that touches a second 4 KiB page, doubling what a parked goroutine
+// costs, and a page fault is expensive (14-37 µs on the VM here): with 1M goroutines
+// ending on two workers, the contended fiber-cache lock sent nearly every one of them
+// into lock() and its page fault (47% of the time to join them). So rt never calls
+// lock(): try_lock() is a single exchange, and contention backs off here, in a frame of
+// a few words.
 #pragma once
 
 #include <mutex>
+#include <thread>
 
 #include "rt/scheduler/scheduler.hpp"
 
@@ -21,14 +25,23 @@ namespace rt::sched {
 
 inline void lock_fast(spinlock& l) noexcept {
   // Holders keep these locks for a few dozen instructions: a short pause loop almost
-  // always gets it, where lock()'s back-off soon sleeps or yields the thread.
-  for (int i = 0; i < 64; ++i) {
+  // always gets it. Past that, the holder may have been preempted: pause twice as long
+  // between tries (up to ~1,000 pauses), and give the CPU away now and then.
+  for (unsigned pauses = 1, tries = 0;; ++tries) {
     if (l.try_lock()) return;
+    for (unsigned i = 0; i < pauses; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    }
+    if (tries >= 64) {
+      if (pauses < 1024) {
+        pauses *= 2;
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
-  l.lock();
 }
 
 // locked returns a held spinlock_lock (what park() takes).
