@@ -198,8 +198,15 @@ struct worker {
   std::atomic<std::int64_t> finished{0};
 
   // ---- timers (timers.cpp) ----
-  spinlock timer_lock;                             // guards heap, firing
-  std::vector<timer*> heap;                        // min-heap on timer::when
+  spinlock timer_lock;  // guards heap, firing
+  // A 4-ary min-heap on the deadline (Go's layout: shallower than a binary one), each
+  // entry carrying its timer's deadline in ns so that sifting compares without loading
+  // the timers themselves, which live on sleeping goroutines' cold stacks.
+  struct heap_entry {
+    std::int64_t when;
+    timer* t;
+  };
+  std::vector<heap_entry> heap;
   timer* firing = nullptr;                         // the timer whose fire() runs now
   std::atomic<std::int64_t> next_when{INT64_MAX};  // heap top, ns since clock epoch
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <iterator>
 #include <system_error>
@@ -130,13 +131,31 @@ stack_pool& stacks() noexcept {
   return *pool;
 }
 
+void stack_pool::stack_list::push(const stack& s) noexcept {
+  auto* n = reinterpret_cast<node*>(static_cast<char*>(s.top()) - sizeof(node));
+#if defined(RT_ASAN)
+  // The stack's last fiber may have left its frames poisoned in ASan's shadow.
+  __asan_unpoison_memory_region(n, sizeof(node));
+#endif
+  *n = node{head_, s.size, s.guarded};
+  head_ = n;
+  ++n_;
+}
+
+stack stack_pool::stack_list::pop() noexcept {
+  node* n = head_;
+  head_ = n->next;
+  --n_;
+  return stack{reinterpret_cast<char*>(n) + sizeof(node) - n->size, n->size, n->guarded};
+}
+
 stack_pool::free_list& stack_pool::list_for(std::size_t size) {
   for (auto& fl : free_) {
     if (fl.size == size) return fl;
   }
   const std::size_t stride = size + page;
   const std::size_t count = std::clamp<std::size_t>(slab_bytes / stride, 1, 64);
-  return free_.emplace_back(free_list{size, stride, count, {}, {}, false});
+  return free_.emplace_back(free_list{size, stride, count, {}, {}, {}, false});
 }
 
 stack stack_pool::allocate(std::size_t size) {
@@ -144,8 +163,9 @@ stack stack_pool::allocate(std::size_t size) {
   free_list& fl = list_for(size);
   stack s;
   if (!fl.hot.empty()) {
-    s = fl.hot.back();
-    fl.hot.pop_back();
+    s = fl.hot.pop();
+  } else if (!fl.aging.empty()) {
+    s = fl.aging.pop();
   } else {
     s = take_cold(fl);
     if (!s) return carve(fl);
@@ -166,29 +186,60 @@ stack stack_pool::take_cold(free_list& fl) {
   const std::uint64_t bit = std::uint64_t{1} << i;
   sl.cold &= ~bit;
   if (sl.cold == 0) fl.with_cold.pop_back();
-  const stack s{sl.low + i * fl.stride + page, fl.size, i < sl.guarded};
-  if ((sl.primed & bit) == 0) populate(static_cast<char*>(s.top()) - page);
+  if ((sl.primed & bit) == 0) {
+    // Populate the top pages of all the slab's cold stacks at once: a burst of goroutines
+    // takes them one after the other.
+    char* tops[64];
+    std::size_t n = 0;
+    for (std::uint64_t m = (sl.cold | bit) & ~sl.primed; m != 0; m &= m - 1) {
+      tops[n++] = sl.low + (static_cast<std::size_t>(std::countr_zero(m)) + 1) * fl.stride - page;
+    }
+    populate_many(tops, n);
+    sl.primed |= (sl.cold | bit);
+  }
   sl.primed &= ~bit;
-  return s;
+  return stack{sl.low + i * fl.stride + page, fl.size, i < sl.guarded};
 }
 
-// deallocate gives back memory as a group commit: one thread at a time per stack size
-// does it, outside the lock, and takes whatever piled up in hot meanwhile as its next
-// batch. So batches grow with the rate stacks come back, and each madvise call covers
-// more of them.
 void stack_pool::deallocate(const stack& s) noexcept {
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  {
+    std::lock_guard lk(mu_);
+    list_for(s.size).hot.push(s);
+    if (due_.load(std::memory_order_relaxed) == INT64_MAX) {
+      due_.store(epoch_start_ + keep_ns, std::memory_order_relaxed);
+    }
+  }
+  if (now >= due_.load(std::memory_order_relaxed)) scavenge(now);
+}
+
+// scavenge ends the epoch: what had been free since before it started goes back to the
+// OS (but hot_max of each size, the newest), what was freed during it starts aging. The
+// giving back runs outside the lock, one thread at a time per stack size (the others
+// skip that size: its stacks age one more epoch).
+void stack_pool::scavenge(std::int64_t now) noexcept {
   std::unique_lock lk(mu_);
-  free_list& fl = list_for(s.size);
-  fl.hot.push_back(s);
-  if (fl.releasing) return;
-  fl.releasing = true;
-  while (fl.hot.size() >= hot_max + release_batch) {
-    // The newest hot_max stay (they are the likeliest to be taken again soon); the batch
-    // takes the rest, and hot's buffer with it, however large it grew meanwhile.
+  if (now < epoch_start_ + keep_ns) return;
+  epoch_start_ = now;
+  bool aging = false;
+  for (free_list& fl : free_) {
+    if (fl.releasing) {
+      aging = true;
+      continue;
+    }
+    stack_list old = fl.aging;
+    fl.aging = fl.hot;
+    fl.hot = stack_list{};
+    // The newest hot_max free stacks stay resident for good.
+    while (fl.hot.size() < hot_max && !(fl.aging.empty() && old.empty())) {
+      fl.hot.push(fl.aging.empty() ? old.pop() : fl.aging.pop());
+    }
+    aging |= !fl.aging.empty();
+    if (old.empty()) continue;
     std::vector<stack> batch;
-    batch.swap(fl.hot);
-    fl.hot.assign(batch.end() - hot_max, batch.end());
-    batch.resize(batch.size() - hot_max);
+    batch.reserve(old.size());
+    while (!old.empty()) batch.push_back(old.pop());
+    fl.releasing = true;
     lk.unlock();
     give_back(batch);  // these stacks are in no list meanwhile
     lk.lock();
@@ -197,8 +248,9 @@ void stack_pool::deallocate(const stack& s) noexcept {
       if (sl.cold == 0) fl.with_cold.push_back(&sl);
       sl.cold |= std::uint64_t{1} << ((static_cast<char*>(b.base) - page - sl.low) / fl.stride);
     }
+    fl.releasing = false;
   }
-  fl.releasing = false;
+  due_.store(aging ? epoch_start_ + keep_ns : INT64_MAX, std::memory_order_relaxed);
 }
 
 stack stack_pool::carve(free_list& fl) {
@@ -223,11 +275,8 @@ stack stack_pool::carve(free_list& fl) {
     guarded_slabs[slot] = {reinterpret_cast<std::uintptr_t>(low), fl.stride, guarded};
     registered.store(slot + 1, std::memory_order_release);
   }
-  char* tops[64];
-  for (std::size_t i = 0; i < fl.count; ++i) tops[i] = low + (i + 1) * fl.stride - page;
-  populate_many(tops, fl.count);
   const std::uint64_t all = fl.count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << fl.count) - 1;
-  fl.with_cold.push_back(&slabs_.emplace(low, slab{low, guarded, all, all}).first->second);
+  fl.with_cold.push_back(&slabs_.emplace(low, slab{low, guarded, all, 0}).first->second);
   return take_cold(fl);
 }
 

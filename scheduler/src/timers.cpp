@@ -1,14 +1,14 @@
 // timers.cpp — per-worker timer heaps.
 //
-// Owns: the binary min-heaps (one per worker) of intrusive rt::sched::timer records,
-// ordered by deadline, and firing them.
-// Invariants: a timer is in at most one heap, at heap[heap_index], exactly while its
-// status is `pending`; worker::next_when equals the heap top's deadline (INT64_MAX
-// when empty); fire() runs outside the heap lock, with worker::firing naming the timer
-// so that timer_stop() can wait for it, and only one thread at a time fires a heap's
-// timers (any worker may fire any heap's); after fire() starts the scheduler never
-// touches the timer again (fire may free it, e.g. by waking the sleeping goroutine
-// whose stack holds it).
+// Owns: the 4-ary min-heaps (one per worker) of intrusive rt::sched::timer records,
+// ordered by deadline (each entry holds a copy of it), and firing them.
+// Invariants: a timer is in at most one heap, at heap[heap_index] with its deadline in
+// ns beside it, exactly while its status is `pending`; worker::next_when equals the heap
+// top's deadline (INT64_MAX when empty); fire() runs outside the heap lock, with
+// worker::firing naming the timer so that timer_stop() can wait for it, and only one
+// thread at a time fires a heap's timers (any worker may fire any heap's); after fire()
+// starts the scheduler never touches the timer again (fire may free it, e.g. by waking
+// the sleeping goroutine whose stack holds it).
 //
 // Wake-up protocol with parking workers (see worker.cpp, C4): a parking worker stores
 // parked_until = INT64_MAX, then reads every heap's next_when to compute its timeout,
@@ -29,51 +29,58 @@ std::int64_t ns(clock::time_point tp) noexcept {
   return tp.time_since_epoch().count();
 }
 
-void place(std::vector<timer*>& h, std::size_t i, timer* t) noexcept {
-  h[i] = t;
-  t->heap_index = static_cast<int>(i);
+using heap_t = std::vector<worker::heap_entry>;
+constexpr std::size_t arity = 4;
+
+void place(heap_t& h, std::size_t i, worker::heap_entry e) noexcept {
+  h[i] = e;
+  e.t->heap_index = static_cast<int>(i);
 }
 
-void sift_up(std::vector<timer*>& h, std::size_t i) noexcept {
-  timer* t = h[i];
+void sift_up(heap_t& h, std::size_t i) noexcept {
+  const worker::heap_entry e = h[i];
   while (i > 0) {
-    std::size_t parent = (i - 1) / 2;
-    if (h[parent]->when <= t->when) break;
+    const std::size_t parent = (i - 1) / arity;
+    if (h[parent].when <= e.when) break;
     place(h, i, h[parent]);
     i = parent;
   }
-  place(h, i, t);
+  place(h, i, e);
 }
 
-void sift_down(std::vector<timer*>& h, std::size_t i) noexcept {
-  timer* t = h[i];
+void sift_down(heap_t& h, std::size_t i) noexcept {
+  const worker::heap_entry e = h[i];
+  const std::size_t n = h.size();
   for (;;) {
-    std::size_t child = 2 * i + 1;
-    if (child >= h.size()) break;
-    if (child + 1 < h.size() && h[child + 1]->when < h[child]->when) ++child;
-    if (t->when <= h[child]->when) break;
-    place(h, i, h[child]);
-    i = child;
+    const std::size_t first = arity * i + 1;
+    if (first >= n) break;
+    std::size_t least = first;
+    const std::size_t end = std::min(first + arity, n);
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (h[c].when < h[least].when) least = c;
+    }
+    if (e.when <= h[least].when) break;
+    place(h, i, h[least]);
+    i = least;
   }
-  place(h, i, t);
+  place(h, i, e);
 }
 
 // Removes the timer at index i (w->timer_lock held).
 void remove_at(worker* w, std::size_t i) noexcept {
   auto& h = w->heap;
-  h[i]->heap_index = -1;
-  timer* last = h.back();
+  h[i].t->heap_index = -1;
+  const worker::heap_entry last = h.back();
   h.pop_back();
   if (i < h.size()) {
     place(h, i, last);
     sift_down(h, i);
-    sift_up(h, static_cast<std::size_t>(last->heap_index));
+    sift_up(h, static_cast<std::size_t>(last.t->heap_index));
   }
 }
 
 void publish_next(worker* w) noexcept {
-  w->next_when.store(w->heap.empty() ? INT64_MAX : ns(w->heap.front()->when),
-                     std::memory_order_seq_cst);
+  w->next_when.store(w->heap.empty() ? INT64_MAX : w->heap.front().when, std::memory_order_seq_cst);
 }
 
 }  // namespace
@@ -87,7 +94,7 @@ void timer_start(timer* t) {
     spinlock_lock lk = locked(w->timer_lock);
     t->heap = w;
     t->status.store(st_pending, std::memory_order_relaxed);
-    w->heap.push_back(t);
+    w->heap.push_back({when, t});
     sift_up(w->heap, w->heap.size() - 1);
     publish_next(w);
   }
@@ -130,8 +137,8 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
   // due one before it stops), `firing` must keep naming its timer for timer_stop().
   if (w->firing != nullptr) return false;
   bool fired = false;
-  while (!w->heap.empty() && ns(w->heap.front()->when) <= now) {
-    timer* t = w->heap.front();
+  while (!w->heap.empty() && w->heap.front().when <= now) {
+    timer* t = w->heap.front().t;
     remove_at(w, 0);
     t->status.store(st_done, std::memory_order_relaxed);
     w->firing = t;

@@ -565,6 +565,12 @@ class algo final : public bf::algo::algorithm {
       p->nspinning.fetch_sub(1, std::memory_order_seq_cst);  // C2
       if (work_visible(p)) return;
     }
+    // Free stacks' memory goes back to the OS from idle workers, an epoch after they
+    // were freed (the stack pool's scavenger): parking, wake up when it is due.
+    if (const std::int64_t due = stacks().scavenge_due(); due != INT64_MAX) {
+      if (now_ns() >= due) stacks().scavenge(now_ns());
+      deadline = std::min(deadline, stacks().scavenge_due());
+    }
     {
       std::lock_guard lk(p->idle_mu);
       w->idle = true;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <sys/mman.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -86,9 +87,24 @@ TEST_CASE("in_guard_page finds the guard page of every stack, and nothing else")
   CHECK(stack_pool::in_guard_page(at(held[0], -1)));
 }
 
-TEST_CASE("free stacks past the hot bound give their memory back; all stay usable") {
+std::int64_t now() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+// kept_resident counts the stacks of `held` in memory; each is wholly in or out.
+std::size_t kept_resident(const std::vector<stack>& held) {
+  std::size_t kept = 0;
+  for (const stack& s : held) {
+    const std::size_t r = resident_pages(s);
+    CHECK((r == 0 || r == s.size / page));
+    kept += r != 0;
+  }
+  return kept;
+}
+
+TEST_CASE("free stacks stay resident for an epoch, then all but hot_max go back; all stay usable") {
   stack_pool pool;
-  const std::size_t n = stack_pool::hot_max + 4 * stack_pool::release_batch;
+  const std::size_t n = stack_pool::hot_max + 1000;
   const bool populates = kernel_populates();
   std::vector<stack> held;
   for (std::size_t i = 0; i < n; ++i) {
@@ -105,14 +121,17 @@ TEST_CASE("free stacks past the hot bound give their memory back; all stay usabl
     held.push_back(s);
   }
   for (const stack& s : held) pool.deallocate(s);
-  std::size_t kept = 0;
-  for (const stack& s : held) {
-    std::size_t r = resident_pages(s);
-    CHECK((r == 0 || r == s.size / page));
-    kept += r != 0;
-  }
-  CHECK(kept < stack_pool::hot_max + stack_pool::release_batch);
-  CHECK(kept >= stack_pool::hot_max);
+  // Freed within one epoch: all still resident, the next burst reuses them as they are.
+  CHECK(kept_resident(held) == n);
+  CHECK(pool.scavenge_due() != INT64_MAX);
+  CHECK(pool.scavenge_due() <= now() + stack_pool::keep_ns);
+  pool.scavenge(now() + stack_pool::keep_ns);  // the epoch they were freed in ends
+  CHECK(kept_resident(held) == n);
+  CHECK(pool.scavenge_due() != INT64_MAX);
+  pool.scavenge(now() + 3 * stack_pool::keep_ns);  // they were free a whole epoch
+  const std::size_t kept = kept_resident(held);
+  CHECK(kept == stack_pool::hot_max);
+  CHECK(pool.scavenge_due() == INT64_MAX);  // nothing left to give back
 
   // Resident stacks are handed out first; given-back ones come back zero-filled, with
   // only their top page in memory again.
