@@ -195,9 +195,11 @@ struct splitmix64 {
 
 // timers: 100,000 goroutines each sleep a pseudo-random 1-10 ms (splitmix64 seeded with
 // the goroutine's number), ten times; wall time in ms and the CPU seconds it took
-// (timers_cpu). Then timers_idle_cpu: 100,000 goroutines all asleep for 1 s; once all
+// (timers_cpu). Then timers_idle_cpu: 100,000 goroutines all asleep for 3 s; once all
 // are parked, the process's CPU use (user + system, all threads) over 300 ms, in percent
-// of one CPU.
+// of one CPU. (With 1 s sleeps the first sleepers woke inside the window on either side:
+// spawning 100,000 goroutines on fresh stacks takes most of a second on the 2-core VM,
+// page faults mostly.)
 void bench_timers(int n, int rounds) {
   rt::wait_group wg;
   const double cpu0 = cpu_seconds();
@@ -221,7 +223,7 @@ void bench_timers(int n, int rounds) {
   for (int g = 0; g < n; ++g) {
     sleepers.go([&asleep] {
       asleep.fetch_add(1);
-      rt::sleep_for(std::chrono::milliseconds(1000));
+      rt::sleep_for(std::chrono::milliseconds(3000));
     });
   }
   while (asleep.load() < n) rt::sleep_for(std::chrono::milliseconds(1));

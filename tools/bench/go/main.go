@@ -357,8 +357,10 @@ func benchMillion(n int) {
 
 // timers: n goroutines each sleep a pseudo-random 1-10 ms (splitmix64 seeded with the
 // goroutine's number), ten times; wall time in ms and the CPU seconds it took
-// (timers_cpu). Then timers_idle_cpu: n goroutines all asleep for 1 s; once all are
-// parked, the process's CPU use over 300 ms, in percent of one CPU.
+// (timers_cpu). Then timers_idle_cpu: n goroutines all asleep for 3 s; once all are
+// parked, the process's CPU use over 300 ms, in percent of one CPU. (With 1 s sleeps the
+// first sleepers woke inside the window on either side: spawning 100,000 goroutines on
+// fresh stacks takes most of a second on the 2-core VM, page faults mostly.)
 func benchTimers(n, rounds int) {
 	var wg sync.WaitGroup
 	c0 := cpuSeconds()
@@ -384,7 +386,7 @@ func benchTimers(n, rounds int) {
 		go func() {
 			defer sleepers.Done()
 			atomic.AddInt64(&asleep, 1)
-			time.Sleep(1000 * time.Millisecond)
+			time.Sleep(3000 * time.Millisecond)
 		}()
 	}
 	for atomic.LoadInt64(&asleep) < int64(n) {
