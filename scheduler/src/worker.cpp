@@ -13,7 +13,9 @@
 //      or runnable fiber therefore belongs to no thread, and any worker may run it.
 //   2. Fibers are recycled: when a goroutine ends, its fiber parks itself in a fiber
 //      cache (per worker, then global) and the next go() reuses it, hot stack and all.
-//      No fiber construction, stack allocation or Boost termination per goroutine.
+//      No fiber construction, stack allocation or Boost termination per goroutine; one
+//      that ends past the caches suspends for good and the dispatcher gives its stack
+//      back, still without Boost's termination (see fiber_entry).
 //   3. go() is child-first: the child is switched to at once (Boost's yield with
 //      pick_next() returning the child) and the parent lands in the run-next slot
 //      (awakened() runs on the child's side of the switch, when the parent is fully

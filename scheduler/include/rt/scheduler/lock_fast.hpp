@@ -23,17 +23,19 @@
 
 namespace rt::sched {
 
-inline void lock_fast(spinlock& l) noexcept {
-  // Holders keep these locks for a few dozen instructions: a short pause loop almost
-  // always gets it. Past that, the holder may have been preempted: pause twice as long
-  // between tries (up to ~1,000 pauses), and give the CPU away now and then.
+// lock_contended waits for l once a first try failed: holders keep these locks for a few
+// dozen instructions, so a short pause loop almost always gets it; past that the holder
+// may have been preempted: pause twice as long between tries (up to ~1,000 pauses), and
+// give the CPU away now and then. Out of line, so that lock_fast stays small where it is
+// inlined.
+[[gnu::noinline]] inline void lock_contended(spinlock& l) noexcept {
   for (unsigned pauses = 1, tries = 0;; ++tries) {
-    if (l.try_lock()) return;
     for (unsigned i = 0; i < pauses; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
+    if (l.try_lock()) return;
     if (tries >= 64) {
       if (pauses < 1024) {
         pauses *= 2;
@@ -42,6 +44,10 @@ inline void lock_fast(spinlock& l) noexcept {
       }
     }
   }
+}
+
+inline void lock_fast(spinlock& l) noexcept {
+  if (!l.try_lock()) lock_contended(l);
 }
 
 // locked returns a held spinlock_lock (what park() takes).
