@@ -9,10 +9,10 @@
 # Benches: skynet spawn_join yield_ping idle_cpu pingpong_unbuf chan_buf1024
 # mutex_counter select4 parked_memory parked_memory_1m timers million hub; in ONLY,
 # "coordination" stands for pingpong_unbuf ... timers (issue 3's set).
-# Time (estimated from single runs on the 2-core VM): about 2.5 minutes a repetition,
-# so 13-15 minutes for REPS=5, of which parked_memory_1m and million (1,000,000 parked
-# goroutines, ~40 s for rt and ~13 s for Go each, a few GiB) take two thirds, spawn_join
-# (Boost.Fiber's ~11 s) and idle_cpu (5 s a process) most of the rest.
+# Time (measured on the 2-core VM): about 20 minutes for REPS=5, of which
+# parked_memory_1m and million (1,000,000 parked goroutines, ~15 s each side, a few GiB)
+# take about half, spawn_join (Boost.Fiber's ~55 s a run) and idle_cpu (5 s a process)
+# most of the rest.
 #
 # Builds rt, rtbench, coordbench, hub_bench and bfbench in Release (build-bench/, JOBS
 # parallel, default 2) and the Go twins (GO111MODULE=off; the hub's against Debian's
