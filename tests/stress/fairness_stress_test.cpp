@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -241,5 +242,67 @@ TEST_CASE("goroutines yielding until their own timer fires all finish") {
     wg.wait();
     std::string v = each.verdict();
     CHECK_MESSAGE(v.empty(), v);
+  }
+}
+
+// Work queued behind a goroutine that never calls into rt can only run if another worker
+// takes it: from the ring (after the thief's back-off, which select-style traffic, where
+// stolen producers run one send and go back, drives up) or from the run-next slot. Every
+// round, right after such traffic, all the helpers woken into the hog's queues must run
+// (a thief that stopped looking, or a helper lost between the queues, hangs here).
+TEST_CASE("after futile steals, goroutines queued behind a goroutine that never yields still run") {
+  if (rt::gomaxprocs() < 2) return;  // nobody else could run them
+  const int rounds = static_cast<int>(rt_stress::scaled(200, 4));
+  constexpr int helpers = 8;
+  rt_stress::watchdog wd("goroutines queued behind a hog, after select traffic");
+  std::atomic<long> ran{0};
+  std::atomic<long> selected{0};
+  wd.track("helpers run", ran);
+  wd.track("values selected", selected);
+  for (int round = 0; round < rounds; ++round) {
+    wd.stage("select traffic (futile steals), round " + std::to_string(round));
+    {
+      rt::chan<long> chans[4] = {rt::make_chan<long>(), rt::make_chan<long>(),
+                                 rt::make_chan<long>(), rt::make_chan<long>()};
+      rt::wait_group wg;
+      constexpr long values = 2000;
+      for (int p = 0; p < 4; ++p) {
+        wg.go([ch = chans[p], p] {
+          for (long v = p; v < values; v += 4) ch.send(v);
+        });
+      }
+      long sum = 0;
+      auto add = [&sum](std::optional<long> v) { sum += *v; };
+      for (long i = 0; i < values; ++i) {
+        rt::select(rt::case_recv(chans[0], add), rt::case_recv(chans[1], add),
+                   rt::case_recv(chans[2], add), rt::case_recv(chans[3], add));
+        selected.fetch_add(1, std::memory_order_relaxed);
+      }
+      wg.wait();
+      CHECK_MESSAGE(sum == values * (values - 1) / 2, "round ", round, ": sum ", sum);
+    }
+    wd.stage("a hog wakes helpers and spins until they all ran, round " + std::to_string(round));
+    {
+      auto release = rt::make_chan<int>();
+      std::atomic<int> count{0};
+      rt::wait_group ready, wg;
+      ready.add(helpers);
+      for (int i = 0; i < helpers; ++i) {
+        wg.go([&, release] {
+          ready.done();
+          release.recv();
+          count.fetch_add(1);
+          ran.fetch_add(1, std::memory_order_relaxed);
+        });
+      }
+      wg.go([&, release] {
+        ready.wait();
+        release.close();  // wakes the helpers into this worker's run-next slot and ring
+        while (count.load() < helpers) {
+        }  // never yields: only other workers can run them
+      });
+      wg.wait();
+      CHECK(count.load() == helpers);
+    }
   }
 }
