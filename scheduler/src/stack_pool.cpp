@@ -222,7 +222,10 @@ void stack_pool::scavenge(std::int64_t now) noexcept {
   if (now < epoch_start_ + keep_ns) return;
   epoch_start_ = now;
   bool aging = false;
-  for (free_list& fl : free_) {
+  // By index: the lock is let go while giving back, and another thread may add a size
+  // (a deque's references stay valid across emplace_back, its iterators do not).
+  for (std::size_t k = 0; k < free_.size(); ++k) {
+    free_list& fl = free_[k];
     if (fl.releasing) {
       aging = true;
       continue;
