@@ -201,7 +201,8 @@ struct worker {
   spinlock timer_lock;  // guards heap, firing
   // A 4-ary min-heap on the deadline (Go's layout: shallower than a binary one), each
   // entry carrying its timer's deadline in ns so that sifting compares without loading
-  // the timers themselves, which live on sleeping goroutines' cold stacks.
+  // the timers themselves, which live on sleeping goroutines' cold stacks (only an entry
+  // that moves writes its new index into its timer).
   struct heap_entry {
     std::int64_t when;
     timer* t;
