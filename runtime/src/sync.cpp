@@ -32,13 +32,6 @@
 #include "rt/rw_mutex.hpp"
 #include "rt/scheduler/lock_fast.hpp"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define RT_SPIN_PAUSE() _mm_pause()
-#else
-#define RT_SPIN_PAUSE() ((void)0)
-#endif
-
 namespace rt {
 namespace {
 
@@ -60,8 +53,9 @@ bool can_spin(int spins) noexcept {
   return spins < max_spins && sched::workers() > 1;
 }
 
-void spin_pause() noexcept {
-  for (int i = 0; i < pauses_per_spin; ++i) RT_SPIN_PAUSE();
+// spin_round is one round of active spinning (Go's procyield(active_spin_cnt)).
+void spin_round() noexcept {
+  for (int i = 0; i < pauses_per_spin; ++i) sched::spin_pause();
 }
 
 }  // namespace
@@ -127,7 +121,7 @@ void mutex::lock_slow() noexcept {
           state_.compare_exchange_weak(old, old | woken_bit, std::memory_order_relaxed)) {
         awoke = true;
       }
-      spin_pause();
+      spin_round();
       ++spins;
       old = state_.load(std::memory_order_relaxed);
       continue;

@@ -60,13 +60,6 @@
 #include "rt/scheduler/lock_fast.hpp"
 #include "stack_pool.hpp"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define RT_CPU_RELAX() _mm_pause()
-#else
-#define RT_CPU_RELAX() ((void)0)
-#endif
-
 namespace rt::sched {
 
 std::atomic<pool*> the_pool{nullptr};
@@ -502,7 +495,7 @@ class algo final : public bf::algo::algorithm {
         return true;
       }
       if (last || remote_pending_.load(std::memory_order_relaxed)) return false;
-      for (int i = 0; i < 64; ++i) RT_CPU_RELAX();
+      for (int i = 0; i < 64; ++i) spin_pause();
     }
   }
 
