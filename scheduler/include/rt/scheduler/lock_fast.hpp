@@ -10,11 +10,10 @@
 // its back-off, which gives the function a ~5 KB frame, and every call runs the
 // thread_local's init check through a call placed at the bottom of that frame. On a
 // goroutine stack that touches a second 4 KiB page, doubling what a parked goroutine
-// costs, and a page fault is expensive (14-37 µs on the VM here): with 1M goroutines
-// ending on two workers, the contended fiber-cache lock sent nearly every one of them
-// into lock() and its page fault (47% of the time to join them). So rt never calls
-// lock(): try_lock() is a single exchange, and contention backs off here, in a frame of
-// a few words.
+// costs, and a page fault is expensive (14-37 µs on the VM here; Boost's own termination
+// path took that fault on every ending goroutine, 47% of the time to join a million, see
+// fiber_entry in worker.cpp). So rt never calls lock(): try_lock() is a single exchange,
+// and contention backs off here, in a frame of a few words.
 #pragma once
 
 #include <mutex>
