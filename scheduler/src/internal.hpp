@@ -109,10 +109,10 @@ class basic_runq {
   // knows the head entry waited in between.
   std::uint64_t head_word() const noexcept { return head_.load(std::memory_order_acquire); }
 
-  // size_approx is how many fibers are queued, as a thief sees it (may be stale).
+  // size_approx is size() as a thief sees it (any thread; may be stale, and 0 when the
+  // head it read had moved past the tail it read).
   std::uint32_t size_approx() const noexcept {
-    const std::uint32_t n =
-        tail_.load(std::memory_order_acquire) - pos(head_.load(std::memory_order_acquire));
+    const std::uint32_t n = size();
     return n > capacity ? 0 : n;
   }
 

@@ -563,7 +563,7 @@ class algo final : public bf::algo::algorithm {
     // Free stacks' memory goes back to the OS from idle workers, an epoch after they
     // were freed (the stack pool's scavenger): parking, wake up when it is due.
     if (const std::int64_t due = stacks().scavenge_due(); due != INT64_MAX) {
-      if (now_ns() >= due) stacks().scavenge(now_ns());
+      if (const std::int64_t now = now_ns(); now >= due) stacks().scavenge(now);
       deadline = std::min(deadline, stacks().scavenge_due());
     }
     {
