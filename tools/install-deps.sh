@@ -3,9 +3,9 @@
 # missing for building and testing rt (build), or also for the benchmarks (bench).
 set -eu
 pkgs=(g++ cmake make libboost-fiber-dev libboost-context-dev libspdlog-dev doctest-dev
-      libconcurrentqueue-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev)
+      libconcurrentqueue-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev libboost-dev curl)
 if [ "${1:-build}" = bench ]; then
-  pkgs+=(golang-go golang-github-getsentry-sentry-go-dev time)
+  pkgs+=(golang-go golang-github-getsentry-sentry-go-dev time wrk)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

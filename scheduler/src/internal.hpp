@@ -1,5 +1,6 @@
-// internal.hpp — internal: the worker and pool records shared by worker.cpp and
-// timers.cpp, and the lock-free local run queue.
+// internal.hpp — internal: the worker and pool records shared by the scheduler's files
+// (worker.cpp: threads, the algorithm, run queues; idle.cpp: spinning and parking;
+// timers.cpp; poller.cpp), and the lock-free local run queue.
 //
 // Invariant (ownership): a runnable fiber is in exactly one place — a worker's run-next
 // slot, a worker's local ring, or the global injection queue — and a fiber in none of
@@ -7,6 +8,7 @@
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
+#include <sys/epoll.h>
 
 #include <atomic>
 #include <cstdint>
@@ -211,11 +213,18 @@ struct worker {
   timer* firing = nullptr;                         // the timer whose fire() runs now
   std::atomic<std::int64_t> next_when{INT64_MAX};  // heap top, ns since clock epoch
 
-  // ---- parking (worker.cpp) ----
+  // ---- parking (idle.cpp) ----
   int epfd = -1;
   int evfd = -1;
   bool idle = false;                          // in pool::idle; guarded by pool::idle_mu
   std::atomic<std::int64_t> parked_until{0};  // 0: not parked; else wake-up time (ns)
+  std::atomic<bool> remote_pending{false};    // Boost's notify() ran: the dispatcher must look
+  // Wake-ups (see wake_worker in idle.cpp): counted by wakers; wakes_seen is the count the
+  // worker last consumed, polling is true while it waits in the poller instead of epfd.
+  std::atomic<std::uint64_t> wakes{0};
+  std::uint64_t wakes_seen = 0;
+  std::atomic<bool> polling{false};
+  std::uint32_t poll_tick = 0;  // switches since a busy worker last read the clock to poll
   std::thread thread;
   std::atomic<bool> done{false};  // the thread has left its loop
   // The thread's main context parks here until stop() (guarded by main_lock).
@@ -248,6 +257,12 @@ struct pool {
   spinlock cache_lock;     // guards cache, cache_len
   fiber* cache = nullptr;  // idle fibers shared by all workers
   int cache_len = 0;
+  // ---- the I/O poller (poller.cpp) ----
+  int netfd = -1;                              // the edge-triggered epoll instance
+  int breakfd = -1;                            // eventfd in netfd: interrupts a blocked poll
+  std::atomic<worker*> poll_blocker{nullptr};  // the idle worker blocked in netfd
+  std::atomic<int> net_waiters{0};             // goroutines parked in poll_wait
+  std::atomic<std::int64_t> last_poll{0};      // when netfd was last polled (ns)
 };
 
 // The running pool, or nullptr. Set by start(), cleared by stop().
@@ -277,8 +292,43 @@ class pool_ref {
 // address across a switch.
 worker* this_worker() noexcept;
 
-// wake_worker interrupts w's epoll_wait (one write to its eventfd).
+// ---- worker.cpp: run queues ----
+fiber* take_global(pool* p, worker* w) noexcept;  // a fair share of the global queue
+fiber* take_runnext(worker* w) noexcept;          // w's run-next slot (any thread)
+
+// ---- idle.cpp ----
+// wakep: P3 of the wake-up protocol (idle.cpp) — wakes an idle worker, counted as
+// spinning, if some worker idles and none spins.
+void wakep_slow(pool* p) noexcept;
+inline void wakep(pool* p) noexcept {
+  if (p->nidle.load(std::memory_order_seq_cst) == 0 ||
+      p->nspinning.load(std::memory_order_seq_cst) != 0) {
+    return;
+  }
+  wakep_slow(p);
+}
+// wake_worker interrupts w's park (a write to its eventfd, or the poller's break).
 void wake_worker(worker* w) noexcept;
+// spin: C1, looks for work for a few microseconds; true with the work in next_to_run.
+bool spin(worker* w) noexcept;
+// stop_spinning: w found work; the last spinner to do so wakes another (Go's rule).
+void stop_spinning(worker* w) noexcept;
+// idle: C2-C4, parks w until woken or `deadline` (ns; INT64_MAX: none).
+void idle(worker* w, std::int64_t deadline) noexcept;
+// park_stopping: parks w while the pool stops, until stop() wakes it.
+void park_stopping(worker* w) noexcept;
+
+// ---- poller.cpp ----
+void netpoll_open(pool* p);  // creates netfd and breakfd; throws std::system_error
+void netpoll_close(pool* p) noexcept;
+void netpoll_break(pool* p) noexcept;  // interrupts a blocked netpoll
+// netpoll waits up to timeout_ns (-1: no limit, 0: just looks) for I/O readiness and
+// wakes the goroutines waiting for it; returns how many it woke.
+int netpoll(pool* p, std::int64_t timeout_ns) noexcept;
+// epoll_wait with a timeout in ns (-1: none), falling back to ms on kernels before 5.11.
+int epoll_wait_ns(int epfd, epoll_event* ev, int n, std::int64_t timeout_ns) noexcept;
+// Busy workers poll at least this often while goroutines wait on I/O (Go's sysmon).
+constexpr std::int64_t poll_period_ns = 10'000'000;
 
 std::int64_t now_ns() noexcept;
 

@@ -24,20 +24,8 @@
 //      or Boost's remote queue has work (notify()); its suspend_until() is rt's idle
 //      loop: run due timers, spin and steal, then park in epoll_wait.
 //
-// Wake-up protocol (no lost wake-ups, no system call while anyone spins):
-//   Producer (work put where another worker must take it — global queue, local ring):
-//     P1. publish the work (release store / queue enqueue);
-//     P2. seq_cst fence (for the global queue; a local ring is always drained by its
-//         owner before it goes idle, so there a missed wake-up only costs parallelism);
-//     P3. if nidle > 0 and nspinning == 0, CAS nspinning 0->1, pop an idle worker and
-//         write its eventfd — it starts out spinning, counted by the producer.
-//   Consumer (a worker with nothing to run):
-//     C1. spin: steal from the global queue and other workers' rings;
-//     C2. stop spinning: nspinning-- (seq_cst), then look at every queue again — work
-//         published before P3 read nspinning is seen here, or P3 saw nspinning == 0;
-//     C3. join the idle list (nidle++, seq_cst), look again — pairs with P2/P3 the
-//         same way for nidle;
-//     C4. epoll_wait until the eventfd is written or the earliest timer is due.
+// Spinning, stealing and parking idle workers, with the wake-up protocol, are in
+// idle.cpp; the I/O poller is in poller.cpp; timers in timers.cpp.
 #include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -68,18 +56,8 @@ namespace {
 
 namespace bf = boost::fibers;
 
-constexpr int local_cache_max = 64;             // idle fibers kept per worker
-constexpr int global_cache_max = 1024;          // idle fibers kept for all workers
-constexpr std::int64_t spin_ns = 5000;          // how long an idle worker looks for work
-constexpr std::int64_t recheck_ns = 1'000'000;  // idle look at busy workers' run-next slots
-// Stealing (spin()): a ring's head entry is taken once it has waited the thief's
-// steal_wait — 0 at first, doubled from steal_wait_step up to steal_wait_max by each
-// steal that did not pay off — or at once from a ring steal_backlog long.
-constexpr std::int64_t steal_wait_step = 1'000;
-constexpr std::int64_t steal_wait_max = 64'000;
-constexpr std::int64_t steal_paid_ns = 4'000;  // stolen work that ran this long paid off
-constexpr std::uint32_t steal_backlog = 32;
-
+constexpr int local_cache_max = 64;     // idle fibers kept per worker
+constexpr int global_cache_max = 1024;  // idle fibers kept for all workers
 thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
 [[noreturn]] void fatal(const char* fmt, ...) {
@@ -179,30 +157,6 @@ void bump(std::atomic<std::int64_t>& c) noexcept {
   c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-void wakep(pool* p) noexcept {
-  if (p->nidle.load(std::memory_order_seq_cst) == 0 ||
-      p->nspinning.load(std::memory_order_seq_cst) != 0) {
-    return;
-  }
-  int zero = 0;
-  if (!p->nspinning.compare_exchange_strong(zero, 1)) return;
-  worker* v = nullptr;
-  {
-    std::lock_guard lk(p->idle_mu);
-    if (!p->idle.empty()) {
-      v = p->idle.back();
-      p->idle.pop_back();
-      v->idle = false;
-      p->nidle.fetch_sub(1);
-    }
-  }
-  if (v == nullptr) {
-    p->nspinning.fetch_sub(1);
-    return;
-  }
-  wake_worker(v);  // it wakes up spinning, counted by us
-}
-
 void inject(pool* p, fiber* f) noexcept {
   p->inject.enqueue(f);
   p->ninject.fetch_add(1, std::memory_order_relaxed);
@@ -239,6 +193,8 @@ void put_runnext(pool* p, worker* w, fiber* f) noexcept {
   }
 }
 
+}  // namespace
+
 fiber* take_global(pool* p, worker* w) noexcept {
   if (p->ninject.load(std::memory_order_relaxed) <= 0) return nullptr;
   // Take a fair share of the global queue (at most 32), not just one.
@@ -259,6 +215,8 @@ fiber* take_runnext(worker* w) noexcept {
   }
   return nullptr;
 }
+
+namespace {
 
 // The time-slice rule (Go's inheritTime). A goroutine taken from the run-next slot was
 // readied by the one that ran before it and inherits its slice; one taken from the ring or
@@ -308,14 +266,6 @@ fiber* find_local(pool* p, worker* w) noexcept {
   new_slice(w);
   if (fiber* f = take_runnext(w)) return f;
   return take_global(p, w);
-}
-
-bool work_visible(pool* p) noexcept {
-  if (p->ninject.load(std::memory_order_seq_cst) > 0) return true;
-  for (auto& v : p->workers) {
-    if (!v->q.empty()) return true;
-  }
-  return false;
 }
 
 // free_cached gives the stacks of idle fibers (suspended in fiber_entry, in no queue)
@@ -374,7 +324,7 @@ class algo final : public bf::algo::algorithm {
       if (w->main_ctx != nullptr) return take(w->main_ctx);
       return in_dispatcher ? nullptr : take(w->dispatcher);
     }
-    if (!in_dispatcher && remote_pending_.exchange(false, std::memory_order_acq_rel)) {
+    if (!in_dispatcher && w->remote_pending.exchange(false, std::memory_order_acq_rel)) {
       return take(w->dispatcher);  // Boost's remote-ready queue has work for us
     }
     if (w->spare != nullptr) {
@@ -399,6 +349,16 @@ class algo final : public bf::algo::algorithm {
         run_timers(w, now, false);
       }
     }
+    // I/O readiness: while goroutines wait on I/O and no idle worker is blocked in the
+    // poller, a busy worker polls every poll_period_ns (the clock is read every 64th
+    // switch), in scheduler context like timers, so busy goroutines cannot starve I/O.
+    if (p_->net_waiters.load(std::memory_order_relaxed) > 0 &&
+        (in_dispatcher || (++w->poll_tick & 63) == 0) &&
+        p_->poll_blocker.load(std::memory_order_relaxed) == nullptr &&
+        now_ns() - p_->last_poll.load(std::memory_order_relaxed) >= poll_period_ns) {
+      if (!in_dispatcher) return take(w->dispatcher);
+      netpoll(p_, 0);
+    }
     fiber* f = w->next_to_run;
     if (f != nullptr) {
       w->next_to_run = nullptr;
@@ -417,24 +377,30 @@ class algo final : public bf::algo::algorithm {
   void suspend_until(
       const std::chrono::steady_clock::time_point& boost_deadline) noexcept override {
     if (p_->stopping.load()) {
-      if (w_->main_ctx == nullptr) park_worker(INT64_MAX);
+      if (w_->main_ctx == nullptr) park_stopping(w_);
       return;
     }
-    if (remote_pending_.load()) return;
+    if (w_->remote_pending.load()) return;
     std::int64_t now = now_ns();
     bool fired = false;
     for (auto& v : p_->workers) fired |= run_timers(v.get(), now, v.get() != w_);
     if (fired || w_->next_to_run != nullptr || !w_->q.empty() || w_->runnext.load() != nullptr) {
       return;
     }
-    if (spin()) return;
-    idle(boost_deadline == std::chrono::steady_clock::time_point::max()
-             ? INT64_MAX
-             : boost_deadline.time_since_epoch().count());
+    // Out of local work: look at the sockets before looking at other workers (Go's
+    // findrunnable), unless an idle worker watches them already.
+    if (p_->net_waiters.load(std::memory_order_relaxed) > 0 &&
+        p_->poll_blocker.load(std::memory_order_relaxed) == nullptr && netpoll(p_, 0) > 0) {
+      return;
+    }
+    if (spin(w_)) return;
+    idle(w_, boost_deadline == std::chrono::steady_clock::time_point::max()
+                 ? INT64_MAX
+                 : boost_deadline.time_since_epoch().count());
   }
 
   void notify() noexcept override {
-    remote_pending_.store(true, std::memory_order_seq_cst);
+    w_->remote_pending.store(true, std::memory_order_seq_cst);
     wake_worker(w_);
   }
 
@@ -447,7 +413,7 @@ class algo final : public bf::algo::algorithm {
   }
 
   bf::context* run(worker* w, fiber* f) noexcept {
-    if (w->spinning) stop_spinning();  // found work: no longer counted as looking for it
+    if (w->spinning) stop_spinning(w);  // found work: no longer counted as looking for it
     w->bsched->attach_worker_context(f->ctx);
     f->state = fiber_state::running;
     w->current = f;
@@ -455,188 +421,8 @@ class algo final : public bf::algo::algorithm {
     return f->ctx;
   }
 
-  // C1: look for work for up to spin_ns. Returns true with the work in next_to_run.
-  bool spin() noexcept {
-    pool* p = p_;
-    worker* w = w_;
-    const int n = static_cast<int>(p->workers.size());
-    if (!w->spinning) {
-      int busy = n - p->nidle.load();
-      if (2 * p->nspinning.load() >= busy) return false;  // enough workers look already
-      w->spinning = true;
-      p->nspinning.fetch_add(1);
-    }
-    for (int i = 0; i < n; ++i) {
-      w->seen[i].tick = p->workers[i]->schedtick.load(std::memory_order_relaxed);
-    }
-    const std::int64_t start = now_ns();
-    adapt_steal_wait(start);
-    for (;;) {
-      const std::int64_t now = now_ns();
-      const bool last = now - start > spin_ns;
-      fiber* f = take_global(p, w);
-      w->rng = w->rng * 1664525u + 1013904223u;
-      const int first = static_cast<int>((w->rng >> 16) % static_cast<std::uint32_t>(n));
-      for (int k = 0; f == nullptr && k < n; ++k) {  // every victim, from a random one on
-        worker* v = p->workers[(first + k) % n].get();
-        if (v == w) continue;
-        f = steal_from(v, now);
-        // The run-next slot is taken only from a worker that has been running one
-        // goroutine for the whole spin (a child that does not yield): otherwise it
-        // is a parent about to resume there, and stealing it would only bounce it.
-        if (f == nullptr && last &&
-            v->schedtick.load(std::memory_order_relaxed) == w->seen[v->index].tick) {
-          f = take_runnext(v);
-        }
-      }
-      if (f != nullptr) {
-        w->next_to_run = f;
-        stop_spinning();
-        return true;
-      }
-      if (last || remote_pending_.load(std::memory_order_relaxed)) return false;
-      for (int i = 0; i < 64; ++i) spin_pause();
-    }
-  }
-
-  // steal_from takes half of v's ring, but only work that would otherwise wait: the
-  // ring's head entry has sat there for steal_wait (the head word did not change: the
-  // owner is busy in one goroutine or in a run-next chain), or the backlog is long.
-  // Goroutines the owner runs within microseconds are not worth a migration: they
-  // usually talk to the goroutine running there, and every lock, channel and stack line
-  // they touch then bounces between cores (select4 ran 4.5x slower at 2 workers than at
-  // 1 with every entry stolen at first sight).
-  fiber* steal_from(worker* v, std::int64_t now) noexcept {
-    if (w_->steal_wait > 0) {
-      worker::victim_view& seen = w_->seen[static_cast<std::size_t>(v->index)];
-      if (const std::uint64_t hw = v->q.head_word(); hw != seen.head) {
-        seen.head = hw;
-        seen.head_since = now;
-      }
-      if (now - seen.head_since < w_->steal_wait && v->q.size_approx() < steal_backlog) {
-        return nullptr;
-      }
-    }
-    fiber* batch[runq::capacity / 2];
-    std::uint32_t n = v->q.grab(batch);
-    if (n == 0) return nullptr;
-    w_->stole_at = now;
-    for (std::uint32_t i = 1; i < n; ++i) w_->q.push(batch[i]);  // own ring is empty
-    return batch[0];
-  }
-
-  // adapt_steal_wait: this worker is out of work again; did its last steal pay off? Work
-  // that kept it busy for steal_paid_ns was worth the migration: steal at first sight
-  // again. Work that ran out sooner (goroutines that ran a moment and parked, to be woken
-  // back on their old worker) only made two workers share locks and stack lines: wait
-  // twice as long before the next steal. A fan-out (skynet) keeps stealing at once; a
-  // handful of goroutines talking to each other (select4: 2,600 steals in 1M operations
-  // instead of 260,000) ends up on one worker.
-  void adapt_steal_wait(std::int64_t now) noexcept {
-    worker* w = w_;
-    if (w->stole_at == 0) return;
-    if (now - w->stole_at >= steal_paid_ns) {
-      w->steal_wait = 0;
-    } else {
-      w->steal_wait = std::min(steal_wait_max, std::max(steal_wait_step, 2 * w->steal_wait));
-    }
-    w->stole_at = 0;
-  }
-
-  void stop_spinning() noexcept {
-    if (!w_->spinning) return;
-    w_->spinning = false;
-    // Go's rule: the last spinner to find work wakes another worker, in case there is
-    // more where this came from.
-    if (p_->nspinning.fetch_sub(1) == 1 && work_visible(p_)) wakep(p_);
-  }
-
-  // C2–C4. `deadline`: the earliest Boost sleep-queue deadline (ns) or INT64_MAX.
-  void idle(std::int64_t deadline) noexcept {
-    pool* p = p_;
-    worker* w = w_;
-    if (w->spinning) {
-      w->spinning = false;
-      p->nspinning.fetch_sub(1, std::memory_order_seq_cst);  // C2
-      if (work_visible(p)) return;
-    }
-    // Free stacks' memory goes back to the OS from idle workers, an epoch after they
-    // were freed (the stack pool's scavenger): parking, wake up when it is due.
-    if (const std::int64_t due = stacks().scavenge_due(); due != INT64_MAX) {
-      if (const std::int64_t now = now_ns(); now >= due) stacks().scavenge(now);
-      deadline = std::min(deadline, stacks().scavenge_due());
-    }
-    {
-      std::lock_guard lk(p->idle_mu);
-      w->idle = true;
-      p->idle.push_back(w);
-      p->nidle.fetch_add(1, std::memory_order_seq_cst);  // C3
-    }
-    if (!work_visible(p) && !remote_pending_.load(std::memory_order_seq_cst)) {
-      // Timer protocol (timers.cpp): announce parking before reading the heaps.
-      w->parked_until.store(INT64_MAX, std::memory_order_seq_cst);
-      // While another worker is busy, a goroutine may wait in its run-next slot, which
-      // is not stealable work yet (a go()'s parent while the child runs): come back to
-      // check whether that worker got stuck (Go's sysmon does this). Parked this way, a
-      // worker spares every go() a wake-up write() (see awakened()): on the VM here
-      // those cost more than the spawn itself.
-      bool recheck = p->nidle.load(std::memory_order_relaxed) < static_cast<int>(p->workers.size());
-      for (auto& v : p->workers) {
-        deadline = std::min(deadline, v->next_when.load(std::memory_order_seq_cst));
-        if (v.get() != w && v->runnext.load(std::memory_order_relaxed) != nullptr) recheck = true;
-      }
-      if (recheck) {
-        deadline = std::min(deadline, now_ns() + recheck_ns);
-        p->nrecheck.fetch_add(1, std::memory_order_relaxed);
-      }
-      park_worker(deadline);  // C4
-      if (recheck) p->nrecheck.fetch_sub(1, std::memory_order_relaxed);
-    }
-    bool still_idle;
-    {
-      std::lock_guard lk(p->idle_mu);
-      still_idle = w->idle;
-      if (still_idle) {
-        w->idle = false;
-        std::erase(p->idle, w);
-        p->nidle.fetch_sub(1);
-      }
-    }
-    if (!still_idle) w->spinning = true;  // a producer woke us and counted us spinning
-  }
-
-  void park_worker(std::int64_t deadline) noexcept {
-    worker* w = w_;
-    w->parked_until.store(deadline, std::memory_order_seq_cst);
-    if (!remote_pending_.load(std::memory_order_seq_cst)) {
-      timespec ts{};
-      timespec* tsp = nullptr;
-      std::int64_t d = -1;  // the timeout in ns; -1: none
-      if (deadline != INT64_MAX) {
-        const std::int64_t now = now_ns();
-        d = deadline <= now ? 0 : deadline - now;
-        ts.tv_sec = d / 1'000'000'000;
-        ts.tv_nsec = d % 1'000'000'000;
-        tsp = &ts;
-      }
-      epoll_event ev[4];
-      int r = ::epoll_pwait2(w->epfd, ev, 4, tsp, nullptr);
-      if (r < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts
-        const int ms =
-            d < 0 ? -1
-                  : static_cast<int>(std::min<std::int64_t>(INT32_MAX, (d + 999'999) / 1'000'000));
-        ::epoll_wait(w->epfd, ev, 4, ms);
-      }
-    }
-    w->parked_until.store(0, std::memory_order_relaxed);
-    std::uint64_t drained;
-    while (::read(w->evfd, &drained, sizeof drained) > 0) {
-    }
-  }
-
   pool* p_;
   worker* w_;
-  std::atomic<bool> remote_pending_{false};  // notify() ran: the dispatcher must look
 };
 
 // ---- worker threads ---------------------------------------------------------------
@@ -733,11 +519,6 @@ worker* this_worker() noexcept {
   return t_worker;
 }
 
-void wake_worker(worker* w) noexcept {
-  std::uint64_t one = 1;
-  (void)!::write(w->evfd, &one, sizeof one);
-}
-
 std::int64_t now_ns() noexcept {
   return clock::now().time_since_epoch().count();
 }
@@ -768,6 +549,7 @@ void start(const config& cfg) {
   static std::once_flag once;
   std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
   auto p = std::make_unique<pool>(cfg);
+  netpoll_open(p.get());
   for (int i = 0; i < cfg.workers; ++i) {
     auto w = std::make_unique<worker>(p.get(), i);
     w->seen.resize(static_cast<std::size_t>(cfg.workers));
@@ -781,6 +563,7 @@ void start(const config& cfg) {
         if (v->epfd >= 0) ::close(v->epfd);
         if (v->evfd >= 0) ::close(v->evfd);
       }
+      netpoll_close(p.get());
       throw std::system_error(err, std::generic_category(), "rt: cannot create worker poller");
     }
     epoll_event ev{};
@@ -832,6 +615,7 @@ bool stop(std::chrono::milliseconds grace) {
     free_cached(w->spare);
   }
   free_cached(p->cache);
+  netpoll_close(p);
   // Runnable and parked fibers are abandoned with their stacks: they never run again (a
   // wake-up for one finds another generation, or no pool, and does nothing).
   delete p;
