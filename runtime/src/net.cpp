@@ -526,6 +526,10 @@ netfd* connect_one(const sockaddr_any& a, const stop_when& stop, const std::stri
 
 // ---- conn -----------------------------------------------------------------------------
 
+conn::~conn() {
+  release_handle(fd_);
+}
+
 conn& conn::operator=(conn&& o) noexcept {
   if (this != &o) {
     release_handle(fd_);
@@ -658,6 +662,10 @@ int conn::native_handle() const noexcept {
 }
 
 // ---- listener -------------------------------------------------------------------------
+
+listener::~listener() {
+  release_handle(fd_);
+}
 
 listener& listener::operator=(listener&& o) noexcept {
   if (this != &o) {

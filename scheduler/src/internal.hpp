@@ -194,6 +194,17 @@ struct worker {
   std::uint32_t nspare = 0;
   std::uint64_t goid_next = 0;  // goroutine ids reserved by this worker: [goid_next, goid_end)
   std::uint64_t goid_end = 0;
+#if defined(RT_ASAN)
+  // AddressSanitizer's view of stack switches (asan_switching in worker.cpp): the fake
+  // stack slots of this thread's dispatcher and main context, the slot of the context a
+  // switch is going to (non-null until that context reports the switch done), and the
+  // thread's own stack, learnt at its first switch.
+  void* asan_dispatcher_fake = nullptr;
+  void* asan_main_fake = nullptr;
+  void** asan_resume_fake = nullptr;
+  const void* asan_main_bottom = nullptr;
+  std::size_t asan_main_size = 0;
+#endif
 
   // ---- goroutine counts (owner writes, anyone reads) ----
   alignas(64) std::atomic<std::int64_t> launched{0};
@@ -260,9 +271,10 @@ struct pool {
   // ---- the I/O poller (poller.cpp) ----
   int netfd = -1;                              // the edge-triggered epoll instance
   int breakfd = -1;                            // eventfd in netfd: interrupts a blocked poll
-  std::atomic<worker*> poll_blocker{nullptr};  // the idle worker blocked in netfd
-  std::atomic<int> net_waiters{0};             // goroutines parked in poll_wait
-  std::atomic<std::int64_t> last_poll{0};      // when netfd was last polled (ns)
+  // Written at every wait on I/O, read at every switch: a line of their own.
+  alignas(64) std::atomic<int> net_waiters{0};  // goroutines parked in poll_wait
+  std::atomic<worker*> poll_blocker{nullptr};   // the idle worker blocked in netfd
+  std::atomic<std::int64_t> last_poll{0};       // when netfd was last polled (ns)
 };
 
 // The running pool, or nullptr. Set by start(), cleared by stop().

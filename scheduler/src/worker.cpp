@@ -36,6 +36,11 @@
 #include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/scheduler.hpp>
+#if defined(RT_ASAN)
+#include <sanitizer/common_interface_defs.h>
+
+#include <boost/context/stack_traits.hpp>
+#endif
 
 #include <csignal>
 #include <cstdarg>
@@ -136,6 +141,60 @@ fiber* create_fiber(pool* p, bool big) {
   if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
   return f;
 }
+
+// ---- AddressSanitizer and stack switches ----------------------------------------------
+// ASan knows one stack per thread. Told nothing, it takes a goroutine's stack for stray
+// memory and ignores the __asan_handle_no_return of every throw there, so frames that an
+// exception unwinds stay poisoned and a later call that reuses them reports a
+// stack-buffer-overflow that is not there. So every switch is announced, through the
+// sanitizer's fiber interface, by pick_next (which chooses them all: only Boost's last
+// switch at thread exit, dispatcher to main context, goes unannounced) and confirmed by
+// the context that resumes, at its first step into rt code: awakened(), pick_next(), or
+// the return from a suspend in this file. Compiled only into sanitizer builds.
+#if defined(RT_ASAN)
+// The fake-stack slot of the context running on w now (pick_next's caller).
+void** asan_running_slot(worker* w) noexcept {
+  if (w->current != nullptr) return &w->current->asan_fake_stack;
+  return w->dispatcher == nullptr ? &w->asan_dispatcher_fake : &w->asan_main_fake;
+}
+
+void asan_switching(worker* w, void** from, bf::context* to) noexcept {
+  const void* bottom;
+  std::size_t size;
+  if (to->is_context(bf::type::dispatcher_context)) {
+    // Boost allocates the dispatcher's stack itself (default size) and puts its context
+    // record at the top: its frames lie below the record (4 KiB spared for the record).
+    size = boost::context::stack_traits::default_size() - 4096;
+    bottom = reinterpret_cast<const char*>(to) - size;
+    w->asan_resume_fake = &w->asan_dispatcher_fake;
+  } else if (to->is_context(bf::type::main_context)) {
+    bottom = w->asan_main_bottom;
+    size = w->asan_main_size;
+    w->asan_resume_fake = &w->asan_main_fake;
+  } else {
+    fiber* f = fiber_of(to);  // frames lie between the stack's base and the control block
+    bottom = f->stack_base;
+    size = static_cast<std::size_t>(reinterpret_cast<char*>(f) - static_cast<char*>(f->stack_base));
+    w->asan_resume_fake = &f->asan_fake_stack;
+  }
+  __sanitizer_start_switch_fiber(from, bottom, size);
+}
+
+void asan_switched(worker* w) noexcept {
+  if (w->asan_resume_fake == nullptr) return;
+  void* fake = *w->asan_resume_fake;
+  w->asan_resume_fake = nullptr;
+  const void* from_bottom = nullptr;
+  std::size_t from_size = 0;
+  __sanitizer_finish_switch_fiber(fake, &from_bottom, &from_size);
+  if (w->asan_main_bottom == nullptr) {  // a thread's first switch leaves its main context
+    w->asan_main_bottom = from_bottom;
+    w->asan_main_size = from_size;
+  }
+}
+#else
+inline void asan_switched(worker*) noexcept {}
+#endif
 
 // ---- queues -----------------------------------------------------------------------
 
@@ -285,6 +344,7 @@ class algo final : public bf::algo::algorithm {
   algo(pool* p, worker* w) noexcept : p_(p), w_(w) {}
 
   void awakened(bf::context* ctx) noexcept override {
+    asan_switched(w_);
     if (ctx->is_context(bf::type::dispatcher_context)) {
       w_->dispatcher = ctx;
       return;
@@ -318,6 +378,56 @@ class algo final : public bf::algo::algorithm {
   }
 
   bf::context* pick_next() noexcept override {
+#if defined(RT_ASAN)
+    asan_switched(w_);
+    void** from = asan_running_slot(w_);
+    bf::context* next = pick();
+    if (next != nullptr) asan_switching(w_, from, next);
+    return next;
+#else
+    return pick();
+#endif
+  }
+
+  bool has_ready_fibers() const noexcept override {
+    return w_->next_to_run != nullptr || w_->runnext.load() != nullptr || !w_->q.empty();
+  }
+
+  // The idle loop (dispatcher context, nothing local to run).
+  void suspend_until(
+      const std::chrono::steady_clock::time_point& boost_deadline) noexcept override {
+    if (p_->stopping.load()) {
+      if (w_->main_ctx == nullptr) park_stopping(w_);
+      return;
+    }
+    if (w_->remote_pending.load()) return;
+    std::int64_t now = now_ns();
+    bool fired = false;
+    for (auto& v : p_->workers) fired |= run_timers(v.get(), now, v.get() != w_);
+    if (fired || w_->next_to_run != nullptr || !w_->q.empty() || w_->runnext.load() != nullptr) {
+      return;
+    }
+    // Out of local work: look at the sockets before looking at other workers (Go's
+    // findrunnable), unless an idle worker watches them already.
+    if (p_->net_waiters.load(std::memory_order_relaxed) > 0 &&
+        p_->poll_blocker.load(std::memory_order_relaxed) == nullptr && netpoll(p_, 0) > 0) {
+      return;
+    }
+    if (spin(w_)) return;
+    idle(w_, boost_deadline == std::chrono::steady_clock::time_point::max()
+                 ? INT64_MAX
+                 : boost_deadline.time_since_epoch().count());
+  }
+
+  void notify() noexcept override {
+    w_->remote_pending.store(true, std::memory_order_seq_cst);
+    wake_worker(w_);
+  }
+
+ private:
+  // pick chooses what the worker switches to next: a goroutine, the dispatcher (from a
+  // goroutine) or, while stopping, the main context; nullptr (in the dispatcher) to idle.
+  bf::context* pick() noexcept {
     worker* w = w_;
     const bool in_dispatcher = w->dispatcher == nullptr;
     if (p_->stopping.load(std::memory_order_relaxed)) {
@@ -369,42 +479,6 @@ class algo final : public bf::algo::algorithm {
     return in_dispatcher ? nullptr : take(w->dispatcher);
   }
 
-  bool has_ready_fibers() const noexcept override {
-    return w_->next_to_run != nullptr || w_->runnext.load() != nullptr || !w_->q.empty();
-  }
-
-  // The idle loop (dispatcher context, nothing local to run).
-  void suspend_until(
-      const std::chrono::steady_clock::time_point& boost_deadline) noexcept override {
-    if (p_->stopping.load()) {
-      if (w_->main_ctx == nullptr) park_stopping(w_);
-      return;
-    }
-    if (w_->remote_pending.load()) return;
-    std::int64_t now = now_ns();
-    bool fired = false;
-    for (auto& v : p_->workers) fired |= run_timers(v.get(), now, v.get() != w_);
-    if (fired || w_->next_to_run != nullptr || !w_->q.empty() || w_->runnext.load() != nullptr) {
-      return;
-    }
-    // Out of local work: look at the sockets before looking at other workers (Go's
-    // findrunnable), unless an idle worker watches them already.
-    if (p_->net_waiters.load(std::memory_order_relaxed) > 0 &&
-        p_->poll_blocker.load(std::memory_order_relaxed) == nullptr && netpoll(p_, 0) > 0) {
-      return;
-    }
-    if (spin(w_)) return;
-    idle(w_, boost_deadline == std::chrono::steady_clock::time_point::max()
-                 ? INT64_MAX
-                 : boost_deadline.time_since_epoch().count());
-  }
-
-  void notify() noexcept override {
-    w_->remote_pending.store(true, std::memory_order_seq_cst);
-    wake_worker(w_);
-  }
-
- private:
   bf::context* take(bf::context*& slot) noexcept {
     bf::context* c = slot;
     slot = nullptr;
@@ -437,6 +511,7 @@ class algo final : public bf::algo::algorithm {
 void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
   w->handoff = std::move(lk);
   w->bsched->suspend(w->handoff);
+  asan_switched(this_worker());  // resumed, perhaps on another worker
 }
 
 void worker_main(pool* p, worker* w) {
@@ -478,6 +553,7 @@ std::atomic<int> plain_refs{0};
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {
+    asan_switched(this_worker());  // first run, or taken from a fiber cache by go()
     p->cfg.main(*f);  // calls finished() before its last act
     worker* w = this_worker();
     f->state = fiber_state::idle;
@@ -693,6 +769,7 @@ void launch(fiber* f) noexcept {
   w->next_to_run = f;
   w->parent_to_runnext = true;
   w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
+  asan_switched(this_worker());
 }
 
 void finished() noexcept {
@@ -727,6 +804,7 @@ void yield() noexcept {
   }
   w->yielding = true;
   w->bsched->yield(f->ctx);  // awakened() puts f at the tail of the ring
+  asan_switched(this_worker());
 }
 
 // A plain thread parks on its own word with a futex, not in a Boost scheduler of its
@@ -769,6 +847,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
     if (forked_child) fatal_in_forked_child();  // a goroutine's park fails in pick_next
     if (w != nullptr) {
       w->bsched->suspend(lk);  // a worker's main context, until stop()
+      asan_switched(w);
       return;
     }
     // A waker finds this thread only under lk, so the reset happens before its wake-up.

@@ -70,7 +70,7 @@ class conn {
   conn& operator=(conn&& o) noexcept;
   conn(const conn&) = delete;
   conn& operator=(const conn&) = delete;
-  ~conn() { close(); }
+  ~conn();  // closes the socket if open
 
   // is_open: connected and not closed (nor default-constructed or moved from).
   bool is_open() const noexcept;
@@ -164,7 +164,7 @@ class listener {
   listener& operator=(listener&& o) noexcept;
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
-  ~listener() { close(); }
+  ~listener();  // closes the socket if open
 
   bool is_open() const noexcept;  // listening and not closed
 

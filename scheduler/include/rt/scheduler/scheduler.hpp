@@ -69,8 +69,9 @@ struct fiber {
   bool big = false;              // main-goroutine stack: never cached
   const char* wait_reason = "";  // static string, set by park()
   void* stack_base = nullptr;    // lowest usable byte (canary lives here)
-  std::size_t stack_size = 0;    // whole mapping, guard page included
+  std::size_t stack_size = 0;    // usable bytes from stack_base up (a guard page is below)
   bool guarded = false;          // has a PROT_NONE guard page below stack_base
+  void* asan_fake_stack = nullptr;  // AddressSanitizer's fake-stack save across switches
 };
 
 struct config {
