@@ -57,6 +57,10 @@ void fire_after(sched::timer* t) noexcept {
   delete s;  // after() handed the record to the scheduler: it ends here
 }
 
+void drop_after(sched::timer* t) noexcept {
+  delete static_cast<time_source*>(t);  // pending when the pool stopped
+}
+
 void fire_timer(sched::timer* t) noexcept {
   offer(static_cast<time_source*>(t)->c);
 }
@@ -128,6 +132,7 @@ void sleep_until(clock::time_point tp) {
 
 chan<clock::time_point> after(clock::duration d) {
   std::unique_ptr<time_source> s = make_source(d, {}, fire_after);
+  s->orphaned = drop_after;
   chan<clock::time_point> c = s->c;
   sched::timer_start(s.get());
   s.release();  // owned by the scheduler's heap from the start: fire_after frees it

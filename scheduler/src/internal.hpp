@@ -269,8 +269,8 @@ struct pool {
   fiber* cache = nullptr;  // idle fibers shared by all workers
   int cache_len = 0;
   // ---- the I/O poller (poller.cpp) ----
-  int netfd = -1;                              // the edge-triggered epoll instance
-  int breakfd = -1;                            // eventfd in netfd: interrupts a blocked poll
+  int netfd = -1;    // the edge-triggered epoll instance
+  int breakfd = -1;  // eventfd in netfd: interrupts a blocked poll
   // Written at every wait on I/O, read at every switch: a line of their own.
   alignas(64) std::atomic<int> net_waiters{0};  // goroutines parked in poll_wait
   std::atomic<worker*> poll_blocker{nullptr};   // the idle worker blocked in netfd
@@ -347,6 +347,8 @@ std::int64_t now_ns() noexcept;
 // timers.cpp: runs the due timers of `w` (caller is in scheduler context); returns
 // whether any fired. try_only: skip the heap when its lock is taken.
 bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept;
+// timers.cpp: empties the heap of a stopped worker, handing each timer to its orphaned.
+void orphan_timers(worker* w) noexcept;
 
 // signals.cpp: installs the guard-page SIGSEGV handler (once per process).
 void install_segv_handler();

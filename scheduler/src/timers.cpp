@@ -153,4 +153,15 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
   return fired;
 }
 
+void orphan_timers(worker* w) noexcept {
+  for (const worker::heap_entry& e : w->heap) {
+    timer* t = e.t;
+    t->heap = nullptr;  // a later timer_stop, in this pool's successor, finds nothing to do
+    t->heap_index = -1;
+    t->status.store(st_idle, std::memory_order_relaxed);
+    if (t->orphaned != nullptr) t->orphaned(t);  // from here on, t may be gone
+  }
+  w->heap.clear();
+}
+
 }  // namespace rt::sched

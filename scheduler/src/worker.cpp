@@ -554,7 +554,7 @@ void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {
     asan_switched(this_worker());  // first run, or taken from a fiber cache by go()
-    p->cfg.main(*f);  // calls finished() before its last act
+    p->cfg.main(*f);               // calls finished() before its last act
     worker* w = this_worker();
     f->state = fiber_state::idle;
     f->goid = 0;
@@ -685,6 +685,7 @@ bool stop(std::chrono::milliseconds grace) {
   // finish with it before it goes; later ones see nullptr.
   while (plain_refs.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   for (auto& w : p->workers) {
+    orphan_timers(w.get());
     ::close(w->epfd);
     ::close(w->evfd);
     free_cached(w->cache);

@@ -17,6 +17,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include <rapidjson/document.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
@@ -26,6 +30,11 @@ namespace hubtest {
 
 std::string schema_errors(const std::string& json_text) {
   static const rapidjson::SchemaDocument* schema = [] {
+#if defined(__SANITIZE_ADDRESS__)
+    // Debian's rapidjson snapshot loses a few strings of the enums it copies into a
+    // schema; the schema lives as long as the test program anyway.
+    __lsan::ScopedDisabler not_ours;
+#endif
     std::ifstream in(RT_EVENT_SCHEMA);
     if (!in) throw std::runtime_error("cannot open the event schema " RT_EVENT_SCHEMA);
     std::stringstream text;

@@ -66,11 +66,11 @@ struct fiber {
   std::uint64_t gen = 0;                  // generation of the pool that made it
   fiber* next = nullptr;                  // link in a fiber cache
   fiber_state state = fiber_state::idle;
-  bool big = false;              // main-goroutine stack: never cached
-  const char* wait_reason = "";  // static string, set by park()
-  void* stack_base = nullptr;    // lowest usable byte (canary lives here)
-  std::size_t stack_size = 0;    // usable bytes from stack_base up (a guard page is below)
-  bool guarded = false;          // has a PROT_NONE guard page below stack_base
+  bool big = false;                 // main-goroutine stack: never cached
+  const char* wait_reason = "";     // static string, set by park()
+  void* stack_base = nullptr;       // lowest usable byte (canary lives here)
+  std::size_t stack_size = 0;       // usable bytes from stack_base up (a guard page is below)
+  bool guarded = false;             // has a PROT_NONE guard page below stack_base
   void* asan_fake_stack = nullptr;  // AddressSanitizer's fake-stack save across switches
 };
 
@@ -187,6 +187,10 @@ void unpark(waiter w) noexcept;
 struct timer {
   clock::time_point when{};
   void (*fire)(timer*) = nullptr;
+  // Called instead of fire for a timer still pending when its pool stops (never while
+  // the pool runs): a timer that its heap owns, as rt::after's, frees itself here. May
+  // be left null.
+  void (*orphaned)(timer*) = nullptr;
   // Internal: owned by the heap that holds the timer.
   std::atomic<int> status{0};
   int heap_index = -1;
