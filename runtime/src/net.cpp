@@ -415,9 +415,9 @@ std::string describe(const netfd* nfd, const char* op) {
   return s + local + "->" + remote;
 }
 
-// wait parks until fd may be ready for `mode`; throws when the operation must give up.
-void wait(netfd* nfd, sched::poll_mode mode, const char* op) {
-  switch (sched::poll_wait(nfd->pd, mode)) {
+// give_up throws when the poller's answer means the operation must give up.
+void give_up(const netfd* nfd, sched::poll_status st, const char* op) {
+  switch (st) {
     case sched::poll_status::ready:
       return;
     case sched::poll_status::timeout:
@@ -427,15 +427,14 @@ void wait(netfd* nfd, sched::poll_mode mode, const char* op) {
   }
 }
 
-void check(netfd* nfd, sched::poll_mode mode, const char* op) {
-  switch (sched::poll_check(nfd->pd, mode)) {
-    case sched::poll_status::ready:
-      return;
-    case sched::poll_status::timeout:
-      throw timeout_error(describe(nfd, op) + ": i/o timeout");
-    case sched::poll_status::closed:
-      throw closed_error(describe(nfd, op) + ": use of closed network connection");
-  }
+// begin starts an attempt (it parks when the last one ended short); wait parks until fd
+// may be ready for `mode`. Both throw when the operation must give up.
+void begin(netfd* nfd, sched::poll_mode mode, const char* op) {
+  give_up(nfd, sched::poll_begin(nfd->pd, mode), op);
+}
+
+void wait(netfd* nfd, sched::poll_mode mode, const char* op) {
+  give_up(nfd, sched::poll_wait(nfd->pd, mode), op);
 }
 
 [[noreturn]] void throw_io(netfd* nfd, int err, const char* op) {
@@ -543,9 +542,13 @@ std::size_t conn::read(std::span<std::byte> buf) {
   op_guard g(fd_, "read");
   if (buf.empty()) return 0;
   for (;;) {
-    check(fd_, sched::poll_read, "read");
+    begin(fd_, sched::poll_read, "read");
     const ssize_t n = ::read(fd_->fd, buf.data(), buf.size());
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      if (n > 0 && static_cast<std::size_t>(n) < buf.size())
+        sched::poll_short(fd_->pd, sched::poll_read);
+      return static_cast<std::size_t>(n);
+    }
     if (errno == EAGAIN) {
       wait(fd_, sched::poll_read, "read");
     } else if (errno != EINTR) {
@@ -557,9 +560,10 @@ std::size_t conn::read(std::span<std::byte> buf) {
 void conn::write(std::span<const std::byte> buf) {
   op_guard g(fd_, "write");
   while (!buf.empty()) {
-    check(fd_, sched::poll_write, "write");
+    begin(fd_, sched::poll_write, "write");
     const ssize_t n = ::send(fd_->fd, buf.data(), buf.size(), MSG_NOSIGNAL);
     if (n >= 0) {
+      if (static_cast<std::size_t>(n) < buf.size()) sched::poll_short(fd_->pd, sched::poll_write);
       buf = buf.subspan(static_cast<std::size_t>(n));
     } else if (errno == EAGAIN) {
       wait(fd_, sched::poll_write, "write");
@@ -582,10 +586,14 @@ std::size_t conn::readv_some(std::span<const buffer> bufs) {
   }
   if (total == 0) return 0;
   for (;;) {
-    check(fd_, sched::poll_read, "read");
+    begin(fd_, sched::poll_read, "read");
     const ssize_t r =
         n == 1 ? ::read(fd_->fd, iov[0].iov_base, iov[0].iov_len) : ::readv(fd_->fd, iov, n);
-    if (r >= 0) return static_cast<std::size_t>(r);
+    if (r >= 0) {
+      if (r > 0 && static_cast<std::size_t>(r) < total)
+        sched::poll_short(fd_->pd, sched::poll_read);
+      return static_cast<std::size_t>(r);
+    }
     if (errno == EAGAIN) {
       wait(fd_, sched::poll_read, "read");
     } else if (errno != EINTR) {
@@ -598,19 +606,24 @@ std::size_t conn::writev_some(std::span<const buffer> bufs) {
   op_guard g(fd_, "write");
   iovec iov[16];
   int n = 0;
+  std::size_t total = 0;
   for (const buffer& b : bufs) {
     if (n == 16) break;
     if (b.size == 0) continue;
     iov[n++] = {b.data, b.size};
+    total += b.size;
   }
   if (n == 0) return 0;
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = static_cast<std::size_t>(n);
   for (;;) {
-    check(fd_, sched::poll_write, "write");
+    begin(fd_, sched::poll_write, "write");
     const ssize_t r = ::sendmsg(fd_->fd, &msg, MSG_NOSIGNAL);
-    if (r > 0) return static_cast<std::size_t>(r);
+    if (r > 0) {
+      if (static_cast<std::size_t>(r) < total) sched::poll_short(fd_->pd, sched::poll_write);
+      return static_cast<std::size_t>(r);
+    }
     if (r == 0 || errno == EAGAIN) {
       wait(fd_, sched::poll_write, "write");
     } else if (errno != EINTR) {
@@ -679,7 +692,7 @@ listener& listener::operator=(listener&& o) noexcept {
 conn listener::accept() {
   op_guard g(fd_, "accept");
   for (;;) {
-    check(fd_, sched::poll_read, "accept");
+    begin(fd_, sched::poll_read, "accept");
     const int fd = ::accept4(fd_->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       set_nodelay(fd, fd_->family);

@@ -8,12 +8,16 @@
 // every goroutine ends, and it exits 0. A bad address exits 1 with the reason on stderr.
 //
 // Owns: the listener (main goroutine, through samples::serve), one conn per connection
-// goroutine, and the shutdown: once the signal closed the listener, main cancels the
-// context every connection watches and waits for them.
+// goroutine, and the shutdown: once the signal closed the listener, main closes every
+// open conn (open_conns) and waits for their goroutines.
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <system_error>
+#include <unordered_set>
 
 #include <rt/rt.hpp>
 
@@ -21,27 +25,51 @@
 
 namespace {
 
-// echo_conn echoes c until the peer closes it, an error happens, or ctx is cancelled (a
-// watcher goroutine then closes c, which wakes the parked read with closed_error).
-void echo_conn(rt::context ctx, rt::net::conn c) {
-  auto [conn_ctx, stop_watching] = rt::with_cancel(ctx);
-  rt::wait_group watcher;
-  watcher.go(
-      [&c](rt::context done) {
-        done.done().recv();
-        c.close();
-      },
-      conn_ctx);
+constexpr std::size_t buffer_size = 16 * 1024;
+
+// The open connections, so that shutdown can close them. Each connection's goroutine
+// adds its conn first and removes it before it ends; close_all closes every conn still
+// in (which wakes its goroutine's parked read with closed_error) and turns later
+// additions away.
+class open_conns {
+ public:
+  bool add(rt::net::conn* c) {
+    std::lock_guard lk(mu_);
+    if (closed_) return false;
+    conns_.insert(c);
+    return true;
+  }
+  void remove(rt::net::conn* c) {
+    std::lock_guard lk(mu_);
+    conns_.erase(c);
+  }
+  void close_all() {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    for (rt::net::conn* c : conns_) c->close();
+  }
+
+ private:
+  rt::mutex mu_;
+  bool closed_ = false;
+  std::unordered_set<rt::net::conn*> conns_;
+};
+
+// echo_conn echoes c until the peer closes it, an error happens, or shutdown closes it.
+// The buffer is on the heap, as Go's make([]byte) in its twin: an idle connection keeps
+// the pages it touched, not 16 KiB of stack.
+void echo_conn(open_conns& open, rt::net::conn c) {
+  if (!open.add(&c)) return;
   try {
-    char buf[16 * 1024];
-    while (const std::size_t n = c.read(std::span(buf))) c.write(std::span(buf, n));
+    const auto buf = std::make_unique_for_overwrite<char[]>(buffer_size);
+    const std::span<char> all(buf.get(), buffer_size);
+    while (const std::size_t n = c.read(all)) c.write(all.first(n));
   } catch (const rt::net::closed_error&) {
-    // Closed by the watcher: the server is shutting down.
+    // Closed by close_all: the server is shutting down.
   } catch (const std::system_error& e) {
     if (!samples::peer_gone(e)) std::fprintf(stderr, "rt_echo: %s\n", e.what());
   }
-  stop_watching();  // ends the watcher (it closes c, which is done with anyway)
-  watcher.wait();
+  open.remove(&c);
 }
 
 }  // namespace
@@ -52,12 +80,12 @@ int main(int argc, char** argv) {
   if (!addr) return status;
   const sigset_t signals = samples::shutdown_signals();
   return rt::run([&] {
-    auto [ctx, cancel] = rt::with_cancel(rt::context::background());
+    open_conns open;
     rt::wait_group conns;
     const int result = samples::serve(
         "rt_echo", *addr, signals,
-        [&](rt::net::conn c, std::uint64_t) { conns.go(echo_conn, ctx, std::move(c)); });
-    cancel();  // every connection's watcher closes its conn
+        [&](rt::net::conn c, std::uint64_t) { conns.go(echo_conn, std::ref(open), std::move(c)); });
+    open.close_all();
     conns.wait();
     return result;
   });

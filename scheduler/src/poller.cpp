@@ -10,8 +10,15 @@
 //   * a waiter is in its mode's list exactly while it is parked there; whoever takes it
 //     out (an edge, the deadline timer, poll_evict, a deadline set in the past) sets its
 //     status and wakes it, once;
-//   * `ready[m]` records an edge that found nobody waiting, so the next wait returns at
-//     once instead of missing it (edge triggering reports each edge once);
+//   * `ready[m]` records an edge that found nobody waiting since the last poll_begin, so
+//     the next wait returns at once instead of missing it (edge triggering reports each
+//     edge once);
+//   * `drained[m]`: the last attempt ended short (poll_short), so the kernel buffer was
+//     empty (read) or full (write) after it; with no edge since (`ready[m]` false), the
+//     next attempt would only get EAGAIN, and poll_begin parks instead (tokio's rule for
+//     short reads and writes: it saves one system call per wait) — unless `final[m]`: a
+//     hang-up or error was reported, which no later edge repeats (a short read before
+//     the end of stream is followed by a read that returns 0 at once);
 //   * `armed[m]` is true exactly while the mode's deadline timer is started and has not
 //     fired; only poll_set_deadline starts one, and it stops the old one first.
 //
@@ -53,6 +60,8 @@ struct poll_desc {
   spinlock lock;
   poll_wait_node* waiting[2] = {nullptr, nullptr};  // read, write
   bool ready[2] = {false, false};
+  bool drained[2] = {false, false};
+  bool final[2] = {false, false};  // hang-up or error seen: sticky
   bool expired[2] = {false, false};  // the deadline passed (until the next set)
   bool armed[2] = {false, false};
   bool closing = false;
@@ -198,9 +207,12 @@ int netpoll(pool* p, std::int64_t timeout_ns) noexcept {
     const std::uint32_t e = ev[i].events;
     const bool r = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     const bool w = (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+    const bool hup = (e & (EPOLLHUP | EPOLLERR)) != 0;
     poll_wait_node* lists[2] = {nullptr, nullptr};
     {
       spinlock_lock lk = locked(pd->lock);
+      if (hup || (e & EPOLLRDHUP) != 0) pd->final[0] = true;
+      if (hup) pd->final[1] = true;
       for (int m = 0; m < 2; ++m) {
         if (!(m == 0 ? r : w)) continue;
         lists[m] = pd->waiting[m];
@@ -226,6 +238,8 @@ poll_desc* poll_open(int fd) {
     spinlock_lock lk = locked(pd->lock);
     pd->waiting[0] = pd->waiting[1] = nullptr;
     pd->ready[0] = pd->ready[1] = false;
+    pd->drained[0] = pd->drained[1] = false;
+    pd->final[0] = pd->final[1] = false;
     pd->expired[0] = pd->expired[1] = false;
     pd->closing = false;
     pd->fd = fd;
@@ -263,23 +277,11 @@ void poll_close(poll_desc* pd) noexcept {
   free_desc(pd);
 }
 
-poll_status poll_check(poll_desc* pd, poll_mode mode) noexcept {
-  const int m = mode_index(mode);
-  spinlock_lock lk = locked(pd->lock);
-  if (pd->closing) return poll_status::closed;
-  if (pd->expired[m]) return poll_status::timeout;
-  return poll_status::ready;
-}
+namespace {
 
-poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
-  const int m = mode_index(mode);
-  spinlock_lock lk = locked(pd->lock);
-  if (pd->closing) return poll_status::closed;
-  if (pd->expired[m]) return poll_status::timeout;
-  if (pd->ready[m]) {  // an edge came since the caller's last attempt: try again
-    pd->ready[m] = false;
-    return poll_status::ready;
-  }
+// park_on parks the caller in mode m's list (lk holds pd->lock, released by the park)
+// until an edge, the deadline or an eviction; returns which.
+poll_status park_on(poll_desc* pd, int m, spinlock_lock& lk) noexcept {
   // Counted while parked, in the pool the descriptor belongs to: an idle worker then
   // blocks in the poller. (A plain thread must not hold a pool_ref across its park:
   // stop() waits for those.) A descriptor of a pool that stopped is dead.
@@ -288,11 +290,12 @@ poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
     if (p.get() == nullptr || p->gen != pd->gen) return poll_status::closed;
     p->net_waiters.fetch_add(1, std::memory_order_seq_cst);
   }
+  pd->drained[m] = false;  // whatever wakes us is news
   poll_wait_node node;
   node.who = waiter::self();
   node.next = pd->waiting[m];
   pd->waiting[m] = &node;
-  park(lk, mode == poll_read ? "IO wait (read)" : "IO wait (write)");
+  park(lk, m == 0 ? "IO wait (read)" : "IO wait (write)");
   {
     pool_ref p;
     if (p.get() != nullptr && p->gen == pd->gen) {
@@ -300,6 +303,36 @@ poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
     }
   }
   return node.status;
+}
+
+}  // namespace
+
+poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept {
+  const int m = mode_index(mode);
+  spinlock_lock lk = locked(pd->lock);
+  if (pd->closing) return poll_status::closed;
+  if (pd->expired[m]) return poll_status::timeout;
+  if (pd->drained[m] && !pd->ready[m] && !pd->final[m]) return park_on(pd, m, lk);
+  pd->drained[m] = false;
+  pd->ready[m] = false;  // from here on, an edge is news to this attempt
+  return poll_status::ready;
+}
+
+void poll_short(poll_desc* pd, poll_mode mode) noexcept {
+  spinlock_lock lk = locked(pd->lock);
+  pd->drained[mode_index(mode)] = true;
+}
+
+poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
+  const int m = mode_index(mode);
+  spinlock_lock lk = locked(pd->lock);
+  if (pd->closing) return poll_status::closed;
+  if (pd->expired[m]) return poll_status::timeout;
+  if (pd->ready[m]) {  // an edge came since the caller's attempt began: try again
+    pd->ready[m] = false;
+    return poll_status::ready;
+  }
+  return park_on(pd, m, lk);
 }
 
 void poll_set_deadline(poll_desc* pd, poll_mode modes, clock::time_point deadline) {

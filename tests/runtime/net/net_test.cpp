@@ -397,6 +397,46 @@ TEST_CASE("peer close mid-read: the data, then end of stream; a reset is an erro
   }
 }
 
+// A read that returns less than asked means the socket was drained, and the next read
+// parks without trying (the poller's short-read rule): an end of stream or a reset that
+// came with or after the data must still end that read.
+TEST_CASE("after a short read, end of stream and resets are still seen") {
+  no_leaks leaks;
+  rt::net::listener ln = rt::net::listen("tcp", "127.0.0.1:0");
+  char buf[4096];
+  for (int i = 0; i < 200; ++i) {
+    rt::net::conn c = rt::net::dial("tcp", ln.addr());
+    rt::net::conn s = ln.accept();
+    // The peer sends "a"; once the reader has read it (a short read), the rest of the
+    // message (every other round) and the end of stream, in one burst.
+    const std::string rest = i % 2 == 0 ? "message " + std::to_string(i) : "";
+    auto go_on = rt::make_chan<int>();
+    rt::wait_group wg;
+    wg.go([&] {
+      c.write("a");
+      go_on.recv();
+      if (!rest.empty()) c.write(rest);
+      c.close();
+    });
+    REQUIRE(s.read(std::span(buf)) == 1);
+    go_on.send(1);
+    std::string got;
+    while (std::size_t n = s.read(std::span(buf))) got.append(buf, n);
+    CHECK(got == rest);
+    wg.wait();
+  }
+  for (int i = 0; i < 100; ++i) {  // a short read, then a reset
+    rt::net::conn c = rt::net::dial("tcp", ln.addr());
+    rt::net::conn s = ln.accept();
+    c.write("x");
+    REQUIRE(s.read(std::span(buf)) == 1);
+    linger lg{1, 0};
+    ::setsockopt(c.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    c.close();
+    CHECK_THROWS_AS(s.read(std::span(buf)), std::system_error);
+  }
+}
+
 TEST_CASE("half-close: the peer sees end of stream and can still answer") {
   no_leaks leaks;
   rt::net::listener ln = rt::net::listen("tcp", "127.0.0.1:0");

@@ -1,12 +1,13 @@
 // rt/scheduler/poller.hpp — internal: the I/O poller's interface to the runtime (Go's
 // internal/poll pollDesc): parking a goroutine until a non-blocking descriptor is ready.
 //
-// A descriptor is registered once (edge triggered, for reading and writing). A goroutine
-// whose read or write would block (EAGAIN) calls poll_wait and parks; the poller readies
+// A descriptor is registered once (edge triggered, for reading and writing). Every attempt
+// at a read or write starts with poll_begin; a goroutine whose attempt would block
+// (EAGAIN) calls poll_wait and parks; the poller readies
 // it when an edge arrives, when its deadline passes, or when the descriptor is evicted.
 // Waiting costs no thread and no allocation: the wait record lives on the parked
 // goroutine's stack. The poller never does the I/O itself: a `ready` answer only means
-// "try again" (it may be spurious), so callers loop: attempt, and on EAGAIN wait.
+// "try again" (it may be spurious), so callers loop: begin, attempt, and on EAGAIN wait.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +34,16 @@ poll_desc* poll_open(int fd);
 // Precondition: nobody waits on pd and nobody will (see poll_evict). Never throws.
 void poll_close(poll_desc* pd) noexcept;
 
-// poll_check tells, without parking, whether an operation in `mode` must give up
-// (closed or timed out) before it is even tried; `ready` otherwise. Never parks.
-poll_status poll_check(poll_desc* pd, poll_mode mode) noexcept;
+// poll_begin starts an attempt in `mode`: it tells whether the operation must give up
+// (closed or timed out) before it is even tried, `ready` otherwise. When the previous
+// attempt ended short (poll_short) and no edge came since, it first parks as poll_wait
+// does, since the attempt could only get EAGAIN. Never throws.
+poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept;
+
+// poll_short records that the attempt begun last in `mode` moved fewer bytes than asked:
+// a stream socket's receive buffer is then empty (read) or its send buffer full (write).
+// Never parks or throws.
+void poll_short(poll_desc* pd, poll_mode mode) noexcept;
 
 // poll_wait parks the caller (a plain thread blocks) until pd may be ready for `mode`
 // (poll_read or poll_write), its deadline passes, or pd is evicted. Any number of callers
