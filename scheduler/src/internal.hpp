@@ -306,7 +306,14 @@ worker* this_worker() noexcept;
 
 // ---- worker.cpp: run queues ----
 fiber* take_global(pool* p, worker* w) noexcept;  // a fair share of the global queue
-fiber* take_runnext(worker* w) noexcept;          // w's run-next slot (any thread)
+// w's run-next slot (any thread). Inline: it is on the hot path of every pick.
+inline fiber* take_runnext(worker* w) noexcept {
+  fiber* f = w->runnext.load(std::memory_order_relaxed);
+  if (f != nullptr && w->runnext.compare_exchange_strong(f, nullptr, std::memory_order_acquire)) {
+    return f;
+  }
+  return nullptr;
+}
 
 // ---- idle.cpp ----
 // wakep: P3 of the wake-up protocol (idle.cpp) — wakes an idle worker, counted as

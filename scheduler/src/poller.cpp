@@ -61,7 +61,7 @@ struct poll_desc {
   poll_wait_node* waiting[2] = {nullptr, nullptr};  // read, write
   bool ready[2] = {false, false};
   bool drained[2] = {false, false};
-  bool final[2] = {false, false};  // hang-up or error seen: sticky
+  bool final[2] = {false, false};    // hang-up or error seen: sticky
   bool expired[2] = {false, false};  // the deadline passed (until the next set)
   bool armed[2] = {false, false};
   bool closing = false;

@@ -192,8 +192,15 @@ void asan_switched(worker* w) noexcept {
     w->asan_main_size = from_size;
   }
 }
+
+// asan_resumed: asan_switched on the worker a goroutine resumed on, from the goroutine.
+void asan_resumed() noexcept {
+  asan_switched(this_worker());
+}
 #else
+// Nothing, not even this_worker()'s call (it is not inlined), in other builds.
 inline void asan_switched(worker*) noexcept {}
+inline void asan_resumed() noexcept {}
 #endif
 
 // ---- queues -----------------------------------------------------------------------
@@ -265,14 +272,6 @@ fiber* take_global(pool* p, worker* w) noexcept {
   p->ninject.fetch_sub(static_cast<int>(n), std::memory_order_relaxed);
   for (std::size_t i = 1; i < n; ++i) push_local(p, w, batch[i]);
   return batch[0];
-}
-
-fiber* take_runnext(worker* w) noexcept {
-  fiber* f = w->runnext.load(std::memory_order_relaxed);
-  if (f != nullptr && w->runnext.compare_exchange_strong(f, nullptr, std::memory_order_acquire)) {
-    return f;
-  }
-  return nullptr;
 }
 
 namespace {
@@ -511,7 +510,7 @@ class algo final : public bf::algo::algorithm {
 void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
   w->handoff = std::move(lk);
   w->bsched->suspend(w->handoff);
-  asan_switched(this_worker());  // resumed, perhaps on another worker
+  asan_resumed();  // resumed, perhaps on another worker
 }
 
 void worker_main(pool* p, worker* w) {
@@ -553,8 +552,8 @@ std::atomic<int> plain_refs{0};
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {
-    asan_switched(this_worker());  // first run, or taken from a fiber cache by go()
-    p->cfg.main(*f);               // calls finished() before its last act
+    asan_resumed();   // first run, or taken from a fiber cache by go()
+    p->cfg.main(*f);  // calls finished() before its last act
     worker* w = this_worker();
     f->state = fiber_state::idle;
     f->goid = 0;
@@ -770,7 +769,7 @@ void launch(fiber* f) noexcept {
   w->next_to_run = f;
   w->parent_to_runnext = true;
   w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
-  asan_switched(this_worker());
+  asan_resumed();
 }
 
 void finished() noexcept {
@@ -805,7 +804,7 @@ void yield() noexcept {
   }
   w->yielding = true;
   w->bsched->yield(f->ctx);  // awakened() puts f at the tail of the ring
-  asan_switched(this_worker());
+  asan_resumed();
 }
 
 // A plain thread parks on its own word with a futex, not in a Boost scheduler of its
