@@ -14,40 +14,16 @@
 #     stream and no goroutine is left behind.
 # Every wait is bounded (curl --max-time, read -t, timeout); the server is killed if a
 # check fails.
-set -euo pipefail
-
+NAME=sample.http PROG=rt_http
+source "$(dirname "${BASH_SOURCE[0]}")/../common/check.sh"
 server=$1
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "sample.http: FAIL: $*" >&2
-  if [[ -s $tmp/stderr ]]; then sed 's/^/  server stderr: /' "$tmp/stderr" >&2; fi
-  exit 1
-}
 # fetch ARGS...: curl with a time limit; prints the body, then what -w asks for.
 fetch() { curl -sS --max-time 10 "$@"; }
 
-# A bad address: exit status 1 and the reason.
-rc=0
-"$server" 127.0.0.1:99999 >"$tmp/bad.out" 2>"$tmp/bad.err" || rc=$?
-[[ $rc == 1 ]] || fail "bad address: exit status $rc, want 1"
-grep -q 'rt_http: listen tcp 127.0.0.1:99999: invalid port' "$tmp/bad.err" ||
-  fail "bad address: stderr is '$(cat "$tmp/bad.err")'"
+check_bad_address "$server"
 
-# The server's stdout is a fifo: its first line gives the port, its end of file tells
-# that the server has exited. SENTRY_DSN unset: events are logged as JSON on stderr.
-mkfifo "$tmp/stdout"
-env -u SENTRY_DSN "$server" 127.0.0.1:0 >"$tmp/stdout" 2>"$tmp/stderr" &
-pid=$!
-exec 3<"$tmp/stdout"
-read -r -t 10 -u 3 line || fail "no 'listening on' line within 10 s"
-[[ $line =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || fail "first line is '$line'"
-port=${BASH_REMATCH[1]}
+# SENTRY_DSN unset: events are logged as JSON on stderr.
+start_server env -u SENTRY_DSN "$server"
 url=http://127.0.0.1:$port
 
 # Routes.
@@ -118,18 +94,4 @@ read -r -t 10 -u 5 status || fail "keep-alive client: no response"
 while read -r -t 10 -u 5 header && [[ $header != $'\r' ]]; do :; done
 read -r -t 10 -u 5 -N 13 body || fail "keep-alive client: no body"
 [[ $body == "Hello, World!" ]] || fail "keep-alive client: body '$body'"
-kill -INT "$pid"
-rc=0
-read -r -t 10 -u 5 rest || rc=$?
-[[ $rc == 1 && -z $rest ]] ||
-  fail "keep-alive client after SIGINT: read status $rc ('$rest'), want end of stream (1)"
-rc=0
-read -r -t 10 -u 3 rest || rc=$?
-[[ $rc == 1 ]] || fail "the server still runs 10 s after SIGINT"
-status=0
-wait "$pid" || status=$?
-pid=""
-[[ $status == 0 ]] || fail "exit status $status after SIGINT, want 0"
-grep -q '^rt_http: Interrupt, shutting down$' "$tmp/stderr" || fail "no shutdown line on stderr"
-if grep -q 'still alive' "$tmp/stderr"; then fail "goroutines left behind"; fi
-echo "sample.http: ok (port $port)"
+interrupt_server 5
