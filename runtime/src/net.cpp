@@ -437,6 +437,14 @@ void wait(netfd* nfd, sched::poll_mode mode, const char* op) {
   give_up(nfd, sched::poll_wait(nfd->pd, mode), op);
 }
 
+// moved ends a successful attempt that moved `got` of `asked` bytes: a short one tells the
+// poller that the socket is drained (begin then parks without trying). Returns got.
+std::size_t moved(netfd* nfd, sched::poll_mode mode, ssize_t got, std::size_t asked) noexcept {
+  const auto n = static_cast<std::size_t>(got);
+  if (n > 0 && n < asked) sched::poll_short(nfd->pd, mode);
+  return n;
+}
+
 [[noreturn]] void throw_io(netfd* nfd, int err, const char* op) {
   throw_errno(err, describe(nfd, op));
 }
@@ -544,11 +552,7 @@ std::size_t conn::read(std::span<std::byte> buf) {
   for (;;) {
     begin(fd_, sched::poll_read, "read");
     const ssize_t n = ::read(fd_->fd, buf.data(), buf.size());
-    if (n >= 0) {
-      if (n > 0 && static_cast<std::size_t>(n) < buf.size())
-        sched::poll_short(fd_->pd, sched::poll_read);
-      return static_cast<std::size_t>(n);
-    }
+    if (n >= 0) return moved(fd_, sched::poll_read, n, buf.size());
     if (errno == EAGAIN) {
       wait(fd_, sched::poll_read, "read");
     } else if (errno != EINTR) {
@@ -563,8 +567,7 @@ void conn::write(std::span<const std::byte> buf) {
     begin(fd_, sched::poll_write, "write");
     const ssize_t n = ::send(fd_->fd, buf.data(), buf.size(), MSG_NOSIGNAL);
     if (n >= 0) {
-      if (static_cast<std::size_t>(n) < buf.size()) sched::poll_short(fd_->pd, sched::poll_write);
-      buf = buf.subspan(static_cast<std::size_t>(n));
+      buf = buf.subspan(moved(fd_, sched::poll_write, n, buf.size()));
     } else if (errno == EAGAIN) {
       wait(fd_, sched::poll_write, "write");
     } else if (errno != EINTR) {
@@ -589,11 +592,7 @@ std::size_t conn::readv_some(std::span<const buffer> bufs) {
     begin(fd_, sched::poll_read, "read");
     const ssize_t r =
         n == 1 ? ::read(fd_->fd, iov[0].iov_base, iov[0].iov_len) : ::readv(fd_->fd, iov, n);
-    if (r >= 0) {
-      if (r > 0 && static_cast<std::size_t>(r) < total)
-        sched::poll_short(fd_->pd, sched::poll_read);
-      return static_cast<std::size_t>(r);
-    }
+    if (r >= 0) return moved(fd_, sched::poll_read, r, total);
     if (errno == EAGAIN) {
       wait(fd_, sched::poll_read, "read");
     } else if (errno != EINTR) {
@@ -620,10 +619,7 @@ std::size_t conn::writev_some(std::span<const buffer> bufs) {
   for (;;) {
     begin(fd_, sched::poll_write, "write");
     const ssize_t r = ::sendmsg(fd_->fd, &msg, MSG_NOSIGNAL);
-    if (r > 0) {
-      if (static_cast<std::size_t>(r) < total) sched::poll_short(fd_->pd, sched::poll_write);
-      return static_cast<std::size_t>(r);
-    }
+    if (r > 0) return moved(fd_, sched::poll_write, r, total);
     if (r == 0 || errno == EAGAIN) {
       wait(fd_, sched::poll_write, "write");
     } else if (errno != EINTR) {
