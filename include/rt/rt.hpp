@@ -6,6 +6,7 @@
 #include "rt/blocking.hpp"
 #include "rt/chan.hpp"
 #include "rt/context.hpp"
+#include "rt/diagnostics.hpp"
 #include "rt/net.hpp"
 #include "rt/runtime.hpp"
 #include "rt/select.hpp"

@@ -49,6 +49,9 @@ class blocking_pool {
   static constexpr std::chrono::seconds keep_alive{10};
 
   void loop() {
+    // Known to the deadlock check: it runs only calls that goroutines (parked in "blocking
+    // call" meanwhile) or plain threads (unknown to it anyway) hand it.
+    sched::count_known_thread(1);
     std::unique_lock lk(mu_);
     for (;;) {
       if (queue_.empty()) {
@@ -65,6 +68,7 @@ class blocking_pool {
       lk.lock();
     }
     --threads_;
+    sched::count_known_thread(-1);
   }
 
   static void complete(blocking_call& call) noexcept {

@@ -24,6 +24,7 @@
 #include <string>
 #include <typeinfo>
 
+#include "diagnostics_internal.hpp"
 #include "rt/detail/goroutine.hpp"
 #include "rt/runtime.hpp"
 
@@ -171,6 +172,10 @@ sched::config make_config(const options& opts) {
   cfg.stack_size = stack;
   cfg.big_stack_size = std::max(stack, main_stack);
   cfg.main = goroutine_main;
+  cfg.stuck_ns = std::chrono::nanoseconds(opts.stuck_worker_threshold).count();
+  cfg.on_stuck = detail::report_stuck;
+  cfg.on_deadlock = detail::report_deadlock;
+  cfg.on_dump = detail::report_dump;
   return cfg;
 }
 
@@ -247,11 +252,15 @@ void ensure_runtime() {
 }
 
 job& go_begin() {
+  const auto site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
   for (;;) {
     ensure_runtime();
     // nullptr: the pool stopped since ensure_runtime looked (a run() returned); the next
     // go() from a plain thread starts the default runtime.
-    if (sched::fiber* f = sched::acquire(false)) return begin(f);
+    if (sched::fiber* f = sched::acquire(false)) {
+      f->created_pc = site;
+      return begin(f);
+    }
   }
 }
 
@@ -269,7 +278,20 @@ void go_commit(job& j, exit_hook on_exit) {
   sched::launch(f);
 }
 
+sched::deadlock_mode deadlock_mode_of(const options& opts) {
+  switch (opts.deadlock) {
+    case deadlock_detection::automatic:
+      return sched::deadlock_mode::automatic;
+    case deadlock_detection::ignore_plain_threads:
+      return sched::deadlock_mode::ignore_plain_threads;
+    case deadlock_detection::off:
+      break;
+  }
+  return sched::deadlock_mode::off;
+}
+
 int run_main(job& main, const options& opts) {
+  const auto site = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
   if (sched::current() != nullptr) {
     throw std::logic_error(
         "rt::run: called from inside a goroutine (run is the program's entry, "
@@ -288,10 +310,20 @@ int run_main(job& main, const options& opts) {
       ++runs;
       mains_alive.fetch_add(1);
       policy.store(opts.on_panic, std::memory_order_relaxed);
+      // Deadlocks are looked for only while run()s use the pool: the default runtime's
+      // plain threads go on after their go()s. This thread waits in run: it wakes nobody.
+      sched::set_deadlock_mode(default_runtime ? sched::deadlock_mode::off
+                                               : deadlock_mode_of(opts));
+      sched::count_known_thread(1);
     }
     ~pool_use() {
       std::lock_guard lk(lifecycle_mu);
-      if (--runs > 0 || default_runtime) return;
+      sched::count_known_thread(-1);
+      if (--runs > 0) return;
+      if (default_runtime) {
+        sched::set_deadlock_mode(sched::deadlock_mode::off);
+        return;
+      }
       if (!sched::stop(std::chrono::milliseconds(1000))) {
         std::fprintf(stderr,
                      "rt: a worker thread is stuck in a goroutine that never parks; "
@@ -322,7 +354,9 @@ int run_main(job& main, const options& opts) {
   } sig;
   job* j = nullptr;
   try {
-    j = &begin(sched::acquire(true));  // never nullptr: `use` keeps the pool running
+    sched::fiber* f = sched::acquire(true);  // never nullptr: `use` keeps the pool running
+    f->created_pc = site;
+    j = &begin(f);
     j->emplace([&main, &sig] {
       try {
         main.run();
@@ -346,6 +380,7 @@ int run_main(job& main, const options& opts) {
   if (sig.left > 0) {
     std::fprintf(stderr, "rt: %d goroutine%s still alive when main returned\n", sig.left,
                  sig.left == 1 ? "" : "s");
+    if (opts.report_leaks) detail::report_alive();
   }
   return sig.panicked ? 2 : 0;
 }
@@ -367,7 +402,7 @@ int gomaxprocs() {
 
 std::uint64_t goroutine_id() noexcept {
   sched::fiber* f = sched::current();
-  return f != nullptr ? f->goid : 0;
+  return f != nullptr ? static_cast<std::uint64_t>(f->goid) : 0;
 }
 
 int goroutines_left() {

@@ -259,6 +259,7 @@ void idle(worker* w, std::int64_t deadline) noexcept {
     }
     park_worker(w, deadline);  // C4
     if (recheck) p->nrecheck.fetch_sub(1, std::memory_order_relaxed);
+    monitor_notice_busy(p);
   }
   bool still_idle;
   {

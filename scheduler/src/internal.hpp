@@ -154,7 +154,7 @@ struct worker {
   std::atomic<std::uint64_t> schedtick{0};
 
   // ---- owner-thread-only state ----
-  fiber* current = nullptr;                      // the goroutine running here
+  fiber* current = nullptr;  // the goroutine running here (written by set_current only)
   boost::fibers::context* dispatcher = nullptr;  // Boost's dispatcher, when ready
   boost::fibers::context* main_ctx = nullptr;    // this thread's main context, when ready
   boost::fibers::scheduler* bsched = nullptr;    // this thread's Boost scheduler
@@ -275,6 +275,15 @@ struct pool {
   alignas(64) std::atomic<int> net_waiters{0};  // goroutines parked in poll_wait
   std::atomic<worker*> poll_blocker{nullptr};   // the idle worker blocked in netfd
   std::atomic<std::int64_t> last_poll{0};       // when netfd was last polled (ns)
+  // ---- diagnostics (monitor.cpp) ----
+  spinlock all_lock;     // guards the registry: every fiber this pool made and not freed,
+  fiber* all = nullptr;  // linked by fiber::all_prev/all_next
+  std::atomic<deadlock_mode> deadlocks{deadlock_mode::off};
+  std::atomic<bool> monitor_asleep{false};  // the monitor waits for a worker to wake
+  std::thread monitor;
+  // Per worker, set by the monitor: since when its current goroutine has run (ns; 0: it
+  // switched since the monitor last looked).
+  std::unique_ptr<std::atomic<std::int64_t>[]> running_since;
 };
 
 // The running pool, or nullptr. Set by start(), cleared by stop().
@@ -298,6 +307,19 @@ class pool_ref {
   pool* p_;
   bool counted_;
 };
+
+// set_current records what w runs (the owner writes; the monitor reads it atomically).
+inline void set_current(worker* w, fiber* f) noexcept {
+  std::atomic_ref<fiber*>(w->current).store(f, std::memory_order_relaxed);
+}
+
+// ---- monitor.cpp ----
+void registry_add(pool* p, fiber* f) noexcept;
+void registry_remove(pool* p, fiber* f) noexcept;
+void monitor_start(pool* p);     // starts the monitor thread; throws std::system_error
+void monitor_stop(pool* p) noexcept;  // joins it (p->stopping is set)
+// A worker leaves its idle park: wakes the monitor if it waits for that.
+void monitor_notice_busy(pool* p) noexcept;
 
 // This thread's worker, or nullptr on a plain thread. Not inlined on purpose: a
 // goroutine may resume on another thread, and the compiler must not cache the TLS

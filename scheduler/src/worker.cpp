@@ -139,6 +139,7 @@ fiber* create_fiber(pool* p, bool big) {
   // context's own one is released by Boost after the fiber terminates.
   f->ctx = bf::make_worker_context(bf::launch::post, carved_stack{s, sctx}, fiber_entry{}, f).get();
   if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
+  registry_add(p, f);
   return f;
 }
 
@@ -328,9 +329,10 @@ fiber* find_local(pool* p, worker* w) noexcept {
 
 // free_cached gives the stacks of idle fibers (suspended in fiber_entry, in no queue)
 // back to the stack pool: their Boost contexts live on those stacks and own nothing else.
-void free_cached(fiber* f) noexcept {
+void free_cached(pool* p, fiber* f) noexcept {
   while (f != nullptr) {
     fiber* next = f->next;
+    registry_remove(p, f);
     stacks().deallocate(stack{f->stack_base, f->stack_size, f->guarded});
     f = next;
   }
@@ -357,6 +359,7 @@ class algo final : public bf::algo::algorithm {
     w_->bsched->detach_worker_context(ctx);
     fiber* f = fiber_of(ctx);
     f->state = fiber_state::runnable;
+    f->since = coarse_now();
     if (w_->parent_to_runnext) {
       w_->parent_to_runnext = false;
       put_runnext(p_, w_, f);
@@ -439,7 +442,7 @@ class algo final : public bf::algo::algorithm {
     if (w->spare != nullptr) {
       if (in_dispatcher) {
         // On the dispatcher's stack, every spare fiber is off its own: give them back.
-        free_cached(w->spare);
+        free_cached(p_, w->spare);
         w->spare = nullptr;
         w->nspare = 0;
       } else if (w->nspare >= 64) {
@@ -481,7 +484,7 @@ class algo final : public bf::algo::algorithm {
   bf::context* take(bf::context*& slot) noexcept {
     bf::context* c = slot;
     slot = nullptr;
-    w_->current = nullptr;
+    set_current(w_, nullptr);
     return c;
   }
 
@@ -489,7 +492,7 @@ class algo final : public bf::algo::algorithm {
     if (w->spinning) stop_spinning(w);  // found work: no longer counted as looking for it
     w->bsched->attach_worker_context(f->ctx);
     f->state = fiber_state::running;
-    w->current = f;
+    set_current(w, f);
     w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return f->ctx;
   }
@@ -649,6 +652,7 @@ void start(const config& cfg) {
   pool* raw = p.release();
   the_pool.store(raw, std::memory_order_release);
   for (auto& w : raw->workers) w->thread = std::thread(worker_main, raw, w.get());
+  monitor_start(raw);
 }
 
 bool stop(std::chrono::milliseconds grace) {
@@ -656,6 +660,7 @@ bool stop(std::chrono::milliseconds grace) {
   pool* p = the_pool.load();
   if (p == nullptr) return true;
   p->stopping.store(true, std::memory_order_seq_cst);
+  monitor_stop(p);
   for (auto& w : p->workers) {
     spinlock_lock l = locked(w->main_lock);
     w->main_stop = true;
@@ -687,10 +692,10 @@ bool stop(std::chrono::milliseconds grace) {
     orphan_timers(w.get());
     ::close(w->epfd);
     ::close(w->evfd);
-    free_cached(w->cache);
-    free_cached(w->spare);
+    free_cached(p, w->cache);
+    free_cached(p, w->spare);
   }
-  free_cached(p->cache);
+  free_cached(p, p->cache);
   netpoll_close(p);
   // Runnable and parked fibers are abandoned with their stacks: they never run again (a
   // wake-up for one finds another generation, or no pool, and does nothing).
@@ -752,14 +757,16 @@ void launch(fiber* f) noexcept {
   pool* p = ref.get();
   if (p == nullptr || p->gen != f->gen) return;  // its pool stopped meanwhile: never runs
   f->state = fiber_state::runnable;
+  f->since = coarse_now();
   worker* w = this_worker();
+  fiber* parent = w != nullptr ? w->current : nullptr;
+  f->parent = parent != nullptr ? static_cast<std::uint64_t>(parent->goid) : 0;
   f->goid = next_goid(w);
   if (w != nullptr) {
     bump(w->launched);
   } else {
     p->launched_outside.fetch_add(1, std::memory_order_relaxed);
   }
-  fiber* parent = w != nullptr ? w->current : nullptr;
   if (parent == nullptr || p->stopping.load(std::memory_order_relaxed)) {
     inject(p, f);
     return;
@@ -800,6 +807,8 @@ void yield() noexcept {
   if (w->runnext.load(std::memory_order_relaxed) == nullptr && w->q.empty() &&
       w->owner->ninject.load(std::memory_order_relaxed) <= 0 &&
       (next_timer == INT64_MAX || next_timer > now_ns())) {
+    // Still a yield to the monitor, which takes a worker whose tick stands still for stuck.
+    w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
   w->yielding = true;
@@ -860,6 +869,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
   }
   f->state = fiber_state::parked;
   f->wait_reason = reason;
+  f->since = coarse_now();
   w->bsched->detach_worker_context(f->ctx);
   suspend_releasing(w, lk);
 }
@@ -883,6 +893,7 @@ void unpark(waiter wt) noexcept {
   if (p == nullptr || p->gen != f->gen) return;
   f->state = fiber_state::runnable;
   f->wait_reason = "";
+  f->since = coarse_now();
   worker* w = this_worker();
   if (w != nullptr && !p->stopping.load(std::memory_order_relaxed)) {
     put_runnext(p, w, f);

@@ -16,6 +16,7 @@
 // that wait park the goroutine, and from a plain thread they block that thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -33,6 +34,22 @@ enum class panic_policy {
   report_and_continue,  // print the same line, then let the other goroutines go on
 };
 
+// What rt::run does when every goroutine is asleep for good: parked on rt's channels,
+// mutexes, conditions or wait groups, with no timer, socket or blocking call pending that
+// could wake one. It then prints "fatal error: all goroutines are asleep - deadlock!"
+// and the goroutine dump on stderr and exits with status 2, as Go does.
+enum class deadlock_detection {
+  // Only while no thread rt does not know of exists: a plain thread (std::thread, a
+  // library's) may still send on a channel or call done() on a wait group, so rt cannot
+  // tell a deadlock from a wait for it. rt's own threads (workers, blocking-pool
+  // threads, the threads blocked in rt::run) do not count.
+  automatic,
+  // Also while other threads exist: for programs whose plain threads never wake a
+  // goroutine (a logger's thread, a metrics exporter).
+  ignore_plain_threads,
+  off,  // never: the program hangs, as it would without rt's help
+};
+
 struct options {
   // Worker threads. 0: the GOMAXPROCS environment variable, else the CPUs this process
   // may use (sched_getaffinity and the cgroup v2 cpu.max quota).
@@ -41,6 +58,14 @@ struct options {
   // pages a goroutine touches cost memory. The main goroutine gets at least 1 MiB.
   std::size_t stack_size = 0;
   panic_policy on_panic = panic_policy::crash;
+  deadlock_detection deadlock = deadlock_detection::automatic;
+  // A goroutine that holds its worker this long without parking or yielding (a blocking
+  // system call outside rt::blocking, a busy loop) is reported once on stderr with its id
+  // and creation site. 0: never.
+  std::chrono::milliseconds stuck_worker_threshold{100};
+  // When run returns with goroutines alive: besides their count, list them as
+  // rt::dump_goroutines does (creation site, state, how long).
+  bool report_leaks = false;
 };
 
 namespace detail {
@@ -52,15 +77,18 @@ struct exit_hook {
   void* arg = nullptr;
 };
 
-int run_main(job& main, const options& opts);
-void ensure_runtime();          // starts the default runtime unless a pool runs
-job& go_begin();                // reserves a goroutine and returns its (empty) job
+int run_main(job& main, const options& opts);  // the main goroutine's site: its caller
+void ensure_runtime();  // starts the default runtime unless a pool runs
+// go_begin reserves a goroutine and returns its (empty) job; the goroutine's creation
+// site is go_begin's return address, in the user's function: go(), wait_group::go and
+// spawn are always inlined there (Go's gopc, symbolised only when a dump asks).
+job& go_begin();
 void go_cancel(job&) noexcept;  // gives the reserved goroutine back (the job's emplace threw)
 void go_commit(job&, exit_hook on_exit = {});  // starts the reserved goroutine
 
 // spawn is go() with an exit hook (wait_group::go's done()).
 template <class F, class... Args>
-void spawn(exit_hook on_exit, F&& f, Args&&... args) {
+[[gnu::always_inline]] inline void spawn(exit_hook on_exit, F&& f, Args&&... args) {
   job& j = go_begin();
   try {
     j.emplace(std::forward<F>(f), std::forward<Args>(args)...);
@@ -82,7 +110,7 @@ void spawn(exit_hook on_exit, F&& f, Args&&... args) {
 // reentrant: calling run inside a goroutine throws
 // std::logic_error. A later run() after an earlier one returned starts a fresh pool.
 template <class F>
-int run(F&& main, options opts = {}) {
+[[gnu::always_inline]] inline int run(F&& main, options opts = {}) {
   int result = 0;
   detail::job j;
   if constexpr (std::is_convertible_v<std::invoke_result_t<F&>, int>) {
@@ -102,7 +130,7 @@ int run(F&& main, options opts = {}) {
 // outside run(), the first go() starts a default runtime that lives until exit.
 // Throws what copying f or args throws (then no goroutine starts).
 template <class F, class... Args>
-void go(F&& f, Args&&... args) {
+[[gnu::always_inline]] inline void go(F&& f, Args&&... args) {
   detail::spawn({}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 

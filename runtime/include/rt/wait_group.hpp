@@ -46,7 +46,7 @@ class wait_group {
   // A done() that finds the counter already at zero (the goroutine also called done()
   // itself) is that goroutine's panic.
   template <class F, class... Args>
-  void go(F&& f, Args&&... args) {
+  [[gnu::always_inline]] inline void go(F&& f, Args&&... args) {
     add(1);
     try {
       detail::spawn({&done_hook, this}, std::forward<F>(f), std::forward<Args>(args)...);

@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 namespace rt::sched {
 
@@ -52,9 +53,26 @@ enum class fiber_state : std::uint8_t {
   parked,    // parked by park(); woken only by unpark()
 };
 
+// A field of a fiber that its single owner writes and that diagnostics (dumps, the
+// monitor) read from any thread: a relaxed atomic, which costs what a plain access does.
+template <class T>
+class observed {
+ public:
+  observed(T v = T{}) noexcept : v_(v) {}
+  operator T() const noexcept { return v_.load(std::memory_order_relaxed); }
+  observed& operator=(T v) noexcept {
+    v_.store(v, std::memory_order_relaxed);
+    return *this;
+  }
+
+ private:
+  std::atomic<T> v_;
+};
+
 // A fiber: one Boost.Fiber context and the control block that sits at the top of its
 // own stack (so a parked goroutine touches one page). Fields are written by the
-// thread running the fiber, or by whoever holds it in a queue (single owner at a time).
+// thread running the fiber, or by whoever holds it in a queue (single owner at a time);
+// the observed ones are also read by diagnostics (goroutines()) at any time.
 struct fiber {
   static constexpr std::size_t payload_size = 256;
 
@@ -62,16 +80,32 @@ struct fiber {
   alignas(16) unsigned char payload[payload_size];
 
   boost::fibers::context* ctx = nullptr;  // on this fiber's stack; the fiber owns one ref
-  std::uint64_t goid = 0;                 // id of the goroutine it runs; 0 when idle
+  observed<std::uint64_t> goid = 0;       // id of the goroutine it runs; 0 when idle
   std::uint64_t gen = 0;                  // generation of the pool that made it
   fiber* next = nullptr;                  // link in a fiber cache
-  fiber_state state = fiber_state::idle;
-  bool big = false;                 // main-goroutine stack: never cached
-  const char* wait_reason = "";     // static string, set by park()
+  observed<fiber_state> state = fiber_state::idle;
+  bool big = false;                           // main-goroutine stack: never cached
+  observed<const char*> wait_reason = "";     // static string, set by park()
+  observed<std::int64_t> since = 0;           // when it entered its state (coarse_now())
+  observed<std::uint64_t> parent = 0;         // goid of the goroutine that launched it
+  observed<std::uintptr_t> created_pc = 0;    // where it was launched from (go()'s caller)
+  fiber* all_prev = nullptr;                  // links in the pool's registry of fibers
+  fiber* all_next = nullptr;
   void* stack_base = nullptr;       // lowest usable byte (canary lives here)
   std::size_t stack_size = 0;       // usable bytes from stack_base up (a guard page is below)
   bool guarded = false;             // has a PROT_NONE guard page below stack_base
   void* asan_fake_stack = nullptr;  // AddressSanitizer's fake-stack save across switches
+};
+
+// A live goroutine as goroutines() saw it (fields read one by one, without stopping it).
+struct goroutine_view {
+  std::uint64_t id = 0;
+  std::uint64_t parent = 0;  // 0: launched from a plain thread
+  std::uintptr_t created_pc = 0;
+  fiber_state state = fiber_state::idle;
+  const char* wait_reason = "";  // when parked
+  std::int64_t since_ns = 0;     // steady-clock ns when it entered its state (coarse); 0: unknown
+  int worker = -1;               // running: its worker's index
 };
 
 struct config {
@@ -79,6 +113,14 @@ struct config {
   std::size_t stack_size = 0;  // usable bytes of an ordinary fiber's stack (page multiple)
   std::size_t big_stack_size = 0;
   fiber_main main = nullptr;
+  // The monitor thread (monitor.cpp) reports, through these hooks called on it:
+  // a goroutine that held its worker for stuck_ns without parking or yielding (0: never;
+  // reported once per such run), a deadlock (see deadlock_mode; must not return), and a
+  // goroutine dump asked for with SIGQUIT. A null hook turns its report off.
+  std::int64_t stuck_ns = 0;
+  void (*on_stuck)(const goroutine_view& g, std::int64_t held_ns) = nullptr;
+  void (*on_deadlock)() = nullptr;
+  void (*on_dump)() = nullptr;
 };
 
 // ---- pool lifecycle (called by the runtime, from a plain thread) -------------------
@@ -94,6 +136,29 @@ bool stop(std::chrono::milliseconds grace);
 
 bool running() noexcept;
 int workers() noexcept;
+
+// ---- diagnostics (monitor.cpp) -------------------------------------------------------
+
+// goroutines returns every live goroutine of the running pool (none without one). Takes
+// the registry's lock; a goroutine starting or ending meanwhile may be in or out.
+std::vector<goroutine_view> goroutines();
+
+// The calling goroutine as goroutines() would show it (id 0 outside any goroutine).
+goroutine_view self_view() noexcept;
+
+// When the monitor calls on_deadlock: every goroutine parked on rt primitives (not on a
+// sleep, I/O or a blocking call), no timer pending, every worker idle, all of it twice in
+// a row 100 ms apart — and, in `automatic` mode, no thread in the process that rt does not
+// know of (a plain thread may still wake a goroutine; see count_known_thread).
+enum class deadlock_mode { off, automatic, ignore_plain_threads };
+void set_deadlock_mode(deadlock_mode m) noexcept;
+
+// count_known_thread: a thread of the runtime's own that never wakes a goroutine by
+// itself (a caller blocked in run(), an idle blocking-pool thread) starts (+1) or ends (-1).
+void count_known_thread(int delta) noexcept;
+
+// A steady-clock reading in ns, at most a monitor tick old (cheap: one relaxed load).
+std::int64_t coarse_now() noexcept;
 
 // ---- spawning ----------------------------------------------------------------------
 
@@ -114,8 +179,8 @@ void finished() noexcept;
 // release_unused gives back a fiber from acquire() that will not be started.
 void release_unused(fiber* f) noexcept;
 
-// launch assigns f a fresh goroutine id (f->goid, unique for the process lifetime)
-// and makes f runnable. On a worker, inside a goroutine: f runs at once and the
+// launch assigns f a fresh goroutine id (f->goid, unique for the process lifetime),
+// records the launching goroutine as its parent, and makes f runnable. On a worker, inside a goroutine: f runs at once and the
 // caller waits in the run-next slot (child-first). Elsewhere (plain thread, scheduler
 // context): f goes to the global queue and an idle worker is woken. When the pool f
 // came from has stopped since acquire(), f never runs.

@@ -1,0 +1,373 @@
+// diagnostics.cpp — goroutine snapshots, dumps and leak checks (rt/diagnostics.hpp), and
+// the reports of the scheduler's monitor: stuck workers, deadlocks, SIGQUIT dumps.
+//
+// Owns: turning the scheduler's goroutine views into goroutine_info (creation sites
+// symbolised with libbacktrace, which ships with GCC and reads the program's DWARF line
+// tables, inlined calls included), the grouping of dumps, and the monitor's hooks.
+// Invariant: a creation site is symbolised once per address (cached); nothing here runs
+// on a worker thread unless the caller asked for a snapshot from a goroutine.
+#include <backtrace.h>
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <unordered_map>
+
+#include "diagnostics_internal.hpp"
+#include "rt/blocking.hpp"
+#include "rt/diagnostics.hpp"
+#include "rt/scheduler/scheduler.hpp"
+#include "rt/time.hpp"
+
+namespace rt {
+namespace detail {
+namespace {
+
+struct site {
+  std::string at;
+  std::string function;
+};
+
+backtrace_state* symbols() {
+  static backtrace_state* state =
+      backtrace_create_state(nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
+  return state;
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string s = status == 0 && d != nullptr ? d : name;
+  std::free(d);
+  return s;
+}
+
+// The frame (innermost first, inlined calls included) that called go(): the first one
+// outside rt's headers, which always inline go() into the caller.
+site symbolize(std::uintptr_t pc) {
+  site s;
+  if (pc == 0) return s;
+  const std::uintptr_t call = pc - 1;  // a return address: the call is the byte before
+  auto on_frame = [](void* data, std::uintptr_t, const char* file, int line,
+                     const char* function) -> int {
+    auto* out = static_cast<site*>(data);
+    if (file == nullptr) return 0;
+    const bool in_rt = std::string_view(file).find("/include/rt/") != std::string_view::npos;
+    out->at = std::string(file) + ":" + std::to_string(line);
+    out->function = function != nullptr ? function : "";
+    return in_rt ? 0 : 1;  // stop at the first frame of the user's code
+  };
+  backtrace_pcinfo(symbols(), call, on_frame, [](void*, const char*, int) {}, &s);
+  if (!s.at.empty()) return s;
+  // No line tables: the enclosing symbol and the offset into it.
+  struct sym {
+    const char* name = nullptr;
+    std::uintptr_t value = 0;
+  } found;
+  backtrace_syminfo(
+      symbols(), call,
+      [](void* data, std::uintptr_t, const char* name, std::uintptr_t value, std::uintptr_t) {
+        auto* f = static_cast<sym*>(data);
+        f->name = name;
+        f->value = value;
+      },
+      [](void*, const char*, int) {}, &found);
+  char off[40];
+  if (found.name != nullptr) {
+    s.function = demangle(found.name);
+    std::snprintf(off, sizeof off, "+0x%" PRIxPTR, pc - found.value);
+    s.at = s.function + off;
+  } else {
+    std::snprintf(off, sizeof off, "0x%" PRIxPTR, pc);
+    s.at = off;
+  }
+  return s;
+}
+
+std::mutex sites_mu;
+std::unordered_map<std::uintptr_t, site> sites;  // guarded by sites_mu
+
+site site_of(std::uintptr_t pc) {
+  std::lock_guard lk(sites_mu);
+  auto it = sites.find(pc);
+  if (it == sites.end()) it = sites.emplace(pc, symbolize(pc)).first;
+  return it->second;
+}
+
+// resolve symbolises the sites not cached yet. Reading the program's debug information
+// the first time takes a while (100 ms and more for a large program): a goroutine hands
+// the work to a blocking-pool thread, so its worker goes on running others.
+void resolve(const std::vector<sched::goroutine_view>& views) {
+  std::vector<std::uintptr_t> missing;
+  {
+    std::lock_guard lk(sites_mu);
+    for (const sched::goroutine_view& v : views) {
+      if (sites.count(v.created_pc) == 0) missing.push_back(v.created_pc);
+    }
+  }
+  if (missing.empty()) return;
+  auto work = [&missing] {
+    for (std::uintptr_t pc : missing) site_of(pc);
+  };
+  if (sched::current() != nullptr) {
+    blocking(work);
+  } else {
+    work();
+  }
+}
+
+std::int64_t now_ns() noexcept {
+  return sched::clock::now().time_since_epoch().count();
+}
+
+std::chrono::milliseconds age(std::int64_t since_ns, std::int64_t now) {
+  if (since_ns == 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::max<std::int64_t>(0, now - since_ns) / 1'000'000);
+}
+
+std::string format_age(std::chrono::milliseconds d) {
+  const long long ms = d.count();
+  if (ms < 1000) return std::to_string(ms) + " ms";
+  if (ms < 120'000) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms / 60'000) + " min";
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+struct group {
+  const goroutine_info* first = nullptr;
+  std::vector<std::uint64_t> ids;
+  std::vector<std::uint64_t> parents;  // distinct, ascending
+  std::chrono::milliseconds longest{0};
+  std::vector<int> workers;
+};
+
+std::vector<group> group_by_site(const std::vector<goroutine_info>& gs) {
+  std::map<std::tuple<std::string, std::string, std::string>, group> by;
+  for (const goroutine_info& g : gs) {
+    group& gr = by[{g.created_at, g.function, g.state}];
+    if (gr.first == nullptr) gr.first = &g;
+    gr.ids.push_back(g.id);
+    if (std::find(gr.parents.begin(), gr.parents.end(), g.parent) == gr.parents.end()) {
+      gr.parents.push_back(g.parent);
+    }
+    gr.longest = std::max(gr.longest, g.in_state);
+    if (g.worker >= 0) gr.workers.push_back(g.worker);
+  }
+  std::vector<group> out;
+  for (auto& [key, gr] : by) {
+    std::sort(gr.ids.begin(), gr.ids.end());
+    std::sort(gr.parents.begin(), gr.parents.end());
+    out.push_back(std::move(gr));
+  }
+  std::sort(out.begin(), out.end(), [](const group& a, const group& b) {
+    return a.ids.size() != b.ids.size() ? a.ids.size() > b.ids.size() : a.ids[0] < b.ids[0];
+  });
+  return out;
+}
+
+constexpr std::size_t ids_shown = 10;
+constexpr std::size_t json_ids_max = 100;
+
+void write_text(std::ostream& out, const std::vector<goroutine_info>& gs) {
+  for (const group& gr : group_by_site(gs)) {
+    const goroutine_info& g = *gr.first;
+    const std::size_t n = gr.ids.size();
+    out << n << (n == 1 ? " goroutine @ " : " goroutines @ ")
+        << (g.created_at.empty() ? "(unknown site)" : g.created_at);
+    if (!g.function.empty() && g.created_at.find(g.function) == std::string::npos) {
+      out << " in " << g.function;
+    }
+    out << " [" << g.state;
+    if (!gr.workers.empty()) {
+      out << " on worker";
+      for (std::size_t i = 0; i < gr.workers.size() && i < ids_shown; ++i) {
+        out << (i == 0 ? " " : ",") << gr.workers[i];
+      }
+    }
+    if (gr.longest.count() > 0) out << ", " << format_age(gr.longest);
+    out << "]\n    " << (n == 1 ? "id" : "ids");
+    for (std::size_t i = 0; i < n && i < ids_shown; ++i) out << ' ' << gr.ids[i];
+    if (n > ids_shown) out << " ... (" << n << ")";
+    if (gr.parents.size() == 1 && gr.parents[0] != 0) {
+      out << ", created by goroutine " << gr.parents[0];
+    } else if (gr.parents.size() > 1) {
+      out << ", created by " << gr.parents.size() << " goroutines";
+    }
+    out << '\n';
+  }
+}
+
+void write_json(std::ostream& out, const std::vector<goroutine_info>& gs) {
+  out << "{\"goroutines\": " << gs.size() << ", \"groups\": [";
+  bool first_group = true;
+  for (const group& gr : group_by_site(gs)) {
+    const goroutine_info& g = *gr.first;
+    out << (first_group ? "" : ", ") << "{\"count\": " << gr.ids.size()
+        << ", \"created_at\": " << json_string(g.created_at)
+        << ", \"function\": " << json_string(g.function) << ", \"state\": " << json_string(g.state)
+        << ", \"longest_ms\": " << gr.longest.count() << ", \"ids\": [";
+    for (std::size_t i = 0; i < gr.ids.size() && i < json_ids_max; ++i) {
+      out << (i == 0 ? "" : ", ") << gr.ids[i];
+    }
+    out << "], \"parents\": [";
+    for (std::size_t i = 0; i < gr.parents.size() && i < json_ids_max; ++i) {
+      out << (i == 0 ? "" : ", ") << gr.parents[i];
+    }
+    out << "]}";
+    first_group = false;
+  }
+  out << "]}\n";
+}
+
+void write_stderr(const std::string& s) noexcept {
+  std::fwrite(s.data(), 1, s.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+goroutine_info describe(const sched::goroutine_view& v, std::int64_t now) {
+  goroutine_info g;
+  g.id = v.id;
+  g.parent = v.parent;
+  const site s = site_of(v.created_pc);
+  g.created_at = s.at;
+  g.function = s.function;
+  switch (v.state) {
+    case sched::fiber_state::running:
+      g.state = "running";
+      g.worker = v.worker;
+      break;
+    case sched::fiber_state::runnable:
+      g.state = "runnable";
+      break;
+    default:
+      g.state = v.wait_reason;
+      break;
+  }
+  g.in_state = age(v.since_ns, now);
+  return g;
+}
+
+void report_stuck(const sched::goroutine_view& v, std::int64_t held_ns) {
+  const goroutine_info g = describe(v, now_ns());
+  std::ostringstream s;
+  s << "rt: goroutine " << g.id << " has held worker " << g.worker << " for "
+    << held_ns / 1'000'000 << " ms without parking or yielding (created at "
+    << (g.created_at.empty() ? "(unknown site)" : g.created_at);
+  if (g.parent != 0) s << " by goroutine " << g.parent;
+  s << "): a blocking call belongs in rt::blocking, a long computation can rt::yield\n";
+  write_stderr(s.str());
+}
+
+std::string count(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " goroutine" : " goroutines");
+}
+
+void report_deadlock() {
+  std::ostringstream s;
+  const std::vector<goroutine_info> gs = goroutines();
+  s << "fatal error: all goroutines are asleep - deadlock!\n\n" << count(gs.size()) << ":\n";
+  dump_goroutines(s, gs);
+  std::fflush(stdout);
+  write_stderr(s.str());
+  ::_exit(2);  // Go's exit status for a fatal error
+}
+
+void report_dump() {
+  std::ostringstream s;
+  const std::vector<goroutine_info> gs = goroutines();
+  s << "SIGQUIT: goroutine dump (the program goes on), " << count(gs.size()) << ":\n";
+  dump_goroutines(s, gs);
+  write_stderr(s.str());
+}
+
+void report_alive() {
+  std::ostringstream s;
+  dump_goroutines(s);
+  write_stderr(s.str());
+}
+
+}  // namespace detail
+
+std::vector<goroutine_info> goroutines() {
+  const std::vector<sched::goroutine_view> views = sched::goroutines();
+  const std::int64_t now = detail::now_ns();  // before symbolising, which may take a while
+  detail::resolve(views);
+  std::vector<goroutine_info> out;
+  out.reserve(views.size());
+  for (const sched::goroutine_view& v : views) out.push_back(detail::describe(v, now));
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return out;
+}
+
+goroutine_info current_goroutine() {
+  const sched::goroutine_view v = sched::self_view();
+  if (v.id == 0) return {};
+  detail::resolve({v});
+  return detail::describe(v, 0);  // in_state 0: how long it has run is not known here
+}
+
+void dump_goroutines(std::ostream& out, const std::vector<goroutine_info>& gs,
+                     dump_format format) {
+  if (format == dump_format::json) {
+    detail::write_json(out, gs);
+  } else {
+    detail::write_text(out, gs);
+  }
+}
+
+void dump_goroutines(std::ostream& out, dump_format format) {
+  dump_goroutines(out, goroutines(), format);
+}
+
+leak_check::leak_check() {
+  for (const goroutine_info& g : goroutines()) before_.insert(g.id);
+}
+
+std::vector<goroutine_info> leak_check::leaked(std::chrono::milliseconds grace) const {
+  const auto deadline = sched::clock::now() + grace;
+  const std::uint64_t self = current_goroutine().id;
+  for (;;) {
+    std::vector<goroutine_info> left;
+    for (goroutine_info& g : goroutines()) {
+      if (g.id != self && before_.count(g.id) == 0) left.push_back(std::move(g));
+    }
+    if (left.empty() || sched::clock::now() >= deadline) return left;
+    sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::string leak_check::verify(std::chrono::milliseconds grace) const {
+  const std::vector<goroutine_info> left = leaked(grace);
+  if (left.empty()) return "";
+  std::ostringstream s;
+  s << detail::count(left.size()) << " leaked:\n";
+  dump_goroutines(s, left);
+  return s.str();
+}
+
+}  // namespace rt
