@@ -12,6 +12,7 @@
 #include <random>
 
 #include "internal.hpp"
+#include "rt/diagnostics.hpp"
 #include "rt/hub/client.hpp"
 #include "rt/hub/dsn.hpp"
 #include "rt/hub/http_transport.hpp"
@@ -84,6 +85,17 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   ev.platform = "native";
   // 2. The scope: merge, then its processors.
   if (scope && !scope->apply_to(ev, hint)) return false;
+  if (!ev.contexts.contains("goroutine")) {
+    // Which goroutine captured it, and where that goroutine was started (for a panic:
+    // the panicking goroutine, whose observer captures on it).
+    if (const goroutine_info g = current_goroutine(); g.id != 0) {
+      ev.contexts["goroutine"] = json{{"type", "goroutine"},
+                                      {"id", g.id},
+                                      {"parent_id", g.parent},
+                                      {"created_at", g.created_at},
+                                      {"created_in", g.function}};
+    }
+  }
   // 3. Client processors.
   for (const auto& p : processors_) {
     std::optional<event> next = p(std::move(ev), hint);

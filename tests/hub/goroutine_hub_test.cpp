@@ -302,3 +302,28 @@ TEST_CASE(
   CHECK(events[0].release == "init@1");
   CHECK_FALSE(rt::current_hub().scope().tags().contains("thread"));
 }
+
+TEST_CASE("an event carries the capturing goroutine's context; a plain thread's none") {
+  memory_client mc;
+  rt::current_hub().bind_client(mc.client);
+  std::uint64_t child_id = 0;
+  rt::wait_group wg;
+  const int line = __LINE__ + 1;
+  wg.go([&] {
+    child_id = rt::goroutine_id();
+    rt::capture_message("from a goroutine");
+  });
+  wg.wait();
+  std::thread([&] { rt::hub(mc.client).capture_message("from a plain thread"); }).join();
+  const auto events = mc.events();
+  REQUIRE(events.size() == 2);
+  const rt::json& g = events[0].contexts.at("goroutine");
+  CHECK(g.at("type") == "goroutine");
+  CHECK(g.at("id").get<std::uint64_t>() == child_id);
+  CHECK(g.at("parent_id").get<std::uint64_t>() == rt::goroutine_id());
+  const std::string site = g.at("created_at").get<std::string>();
+  const std::string want = "goroutine_hub_test.cpp:" + std::to_string(line);
+  CHECK(site.substr(site.size() - std::min(site.size(), want.size())) == want);
+  CHECK(hubtest::event_schema_errors(events[0]) == "");
+  CHECK(events[1].contexts.count("goroutine") == 0);
+}

@@ -16,6 +16,7 @@ TEST_CASE("a panic is captured on the panicking goroutine's hub") {
   // wg.go's done() comes after the panic was reported (observers included), so wait()
   // returning means the capture has happened.
   rt::wait_group wg;
+  const int line = __LINE__ + 1;
   wg.go([] {
     rt::configure_scope([](rt::scope& s) { s.set_tag("where", "panicking child"); });
     rt::add_breadcrumb({.message = "about to fail"});
@@ -36,6 +37,13 @@ TEST_CASE("a panic is captured on the panicking goroutine's hub") {
   REQUIRE(ev.exception.size() == 1);
   CHECK(ev.exception[0].type == "std::runtime_error");
   CHECK(ev.exception[0].value == "boom");
+  // The panicking goroutine's context: its id, its parent and where it was started.
+  const rt::json& g = ev.contexts.at("goroutine");
+  CHECK(g.at("id").get<std::uint64_t>() != rt::goroutine_id());
+  CHECK(g.at("parent_id").get<std::uint64_t>() == rt::goroutine_id());
+  const std::string site = g.at("created_at").get<std::string>();
+  const std::string want = "panic_test.cpp:" + std::to_string(line);
+  CHECK(site.substr(site.size() - std::min(site.size(), want.size())) == want);
   CHECK(hubtest::event_schema_errors(ev) == "");
   CHECK(rt::current_hub().scope().tags().at("where") == "parent");
 }
