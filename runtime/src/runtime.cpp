@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
+#include <utility>
 
 #include "diagnostics_internal.hpp"
 #include "rt/detail/goroutine.hpp"
@@ -146,11 +147,16 @@ void wait_for_panics() {
 // then the task-locals are destroyed, then the record, and only then the exit hook runs.
 void goroutine_main(sched::fiber& f) noexcept {
   detail::goroutine* g = detail::record_of(&f);
+  // A panic is reported outside the handler: its observers may park (the hub flushing,
+  // symbolising a creation site), and a goroutine that parks inside a catch block may
+  // resume on another thread, whose C++ runtime keeps its own list of caught exceptions.
+  std::exception_ptr panic;
   try {
     g->work.run();
   } catch (...) {
-    report_panic(f.goid, std::current_exception());
+    panic = std::current_exception();
   }
+  if (panic) report_panic(f.goid, std::exchange(panic, nullptr));
   detail::destroy_locals(g->locals);
   const detail::exit_hook last = g->on_exit;
   g->~goroutine();
@@ -159,8 +165,9 @@ void goroutine_main(sched::fiber& f) noexcept {
     try {
       last.fn(last.arg);
     } catch (...) {
-      report_panic(f.goid, std::current_exception());
+      panic = std::current_exception();
     }
+    if (panic) report_panic(f.goid, std::exchange(panic, nullptr));
   }
 }
 

@@ -1,6 +1,7 @@
 // diagnostics_test.cpp — rt::goroutines, rt::dump_goroutines, rt::leak_check and
 // rt::current_goroutine, in process (the diagnostics that end a process are in
-// programs/diag_programs.cpp).
+// programs/diag_programs.cpp). No doctest INFO/CAPTURE here: they are kept per thread,
+// and a goroutine that parks may resume on another.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -147,22 +148,20 @@ TEST_CASE("dump_goroutines: grouped by creation site and state, as text and as J
   std::ostringstream text;
   rt::dump_goroutines(text);
   const std::string t = text.str();
-  INFO(t);
-  CHECK(t.find("50 goroutines @ ") != std::string::npos);
-  CHECK(t.find(here(line_recv) + " in DOCTEST_ANON_FUNC_") != std::string::npos);
-  CHECK(t.find("3 goroutines @ ") != std::string::npos);
-  CHECK(t.find(here(line_sleep) + " in DOCTEST_ANON_FUNC_") != std::string::npos);
-  CHECK(t.find("... (50), created by goroutine " + std::to_string(rt::goroutine_id())) !=
-        std::string::npos);
-  CHECK(t.find("[running on worker ") != std::string::npos);  // the caller itself
+  CHECK_MESSAGE(t.find("50 goroutines @ ") != std::string::npos, t);
+  CHECK_MESSAGE(t.find(here(line_recv) + " in DOCTEST_ANON_FUNC_") != std::string::npos, t);
+  CHECK_MESSAGE(t.find("3 goroutines @ ") != std::string::npos, t);
+  CHECK_MESSAGE(t.find(here(line_sleep) + " in DOCTEST_ANON_FUNC_") != std::string::npos, t);
+  CHECK_MESSAGE(t.find("... (50), created by goroutine " + std::to_string(rt::goroutine_id())) !=
+        std::string::npos, t);
+  CHECK_MESSAGE(t.find("[running on worker ") != std::string::npos, t);  // the caller itself
   std::ostringstream json;
   rt::dump_goroutines(json, rt::dump_format::json);
   const std::string j = json.str();
-  INFO(j);
-  CHECK(j.rfind("{\"goroutines\": ", 0) == 0);
-  CHECK(j.find("{\"count\": 50, \"created_at\": \"") != std::string::npos);
-  CHECK(j.find(here(line_recv) + "\", \"function\": \"DOCTEST_ANON_FUNC_") !=
-        std::string::npos);
+  CHECK_MESSAGE(j.rfind("{\"goroutines\": ", 0) == 0, j);
+  CHECK_MESSAGE(j.find("{\"count\": 50, \"created_at\": \"") != std::string::npos, j);
+  CHECK_MESSAGE(j.find(here(line_recv) + "\", \"function\": \"DOCTEST_ANON_FUNC_") !=
+        std::string::npos, j);
   gate.close();
   stop = true;
   wg.wait();
