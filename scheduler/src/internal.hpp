@@ -19,6 +19,10 @@
 
 #include "rt/scheduler/scheduler.hpp"
 
+#if defined(RT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace rt::sched {
 
 // Local run queue: a ring of Capacity slots, Go's runq plus a push_front. The owner
@@ -194,6 +198,10 @@ struct worker {
   std::uint32_t nspare = 0;
   std::uint64_t goid_next = 0;  // goroutine ids reserved by this worker: [goid_next, goid_end)
   std::uint64_t goid_end = 0;
+#if defined(RT_TSAN)
+  void* tsan_main = nullptr;        // ThreadSanitizer's context of this thread
+  void* tsan_dispatcher = nullptr;  // ... and of its Boost dispatcher (made at first use)
+#endif
 #if defined(RT_ASAN)
   // AddressSanitizer's view of stack switches (asan_switching in worker.cpp): the fake
   // stack slots of this thread's dispatcher and main context, the slot of the context a
@@ -312,6 +320,20 @@ class pool_ref {
 inline void set_current(worker* w, fiber* f) noexcept {
   std::atomic_ref<fiber*>(w->current).store(f, std::memory_order_relaxed);
 }
+
+// Happens-before edges for ThreadSanitizer (see worker.cpp), keyed by an address: a
+// release on it happens before every later acquire on it. Nothing in other builds.
+#if defined(RT_TSAN)
+inline void tsan_release(const void* key) noexcept {
+  __tsan_release(const_cast<void*>(key));
+}
+inline void tsan_acquire(const void* key) noexcept {
+  __tsan_acquire(const_cast<void*>(key));
+}
+#else
+inline void tsan_release(const void*) noexcept {}
+inline void tsan_acquire(const void*) noexcept {}
+#endif
 
 // ---- monitor.cpp ----
 void registry_add(pool* p, fiber* f) noexcept;

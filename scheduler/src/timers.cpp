@@ -86,6 +86,7 @@ void publish_next(worker* w) noexcept {
 }  // namespace
 
 void timer_start(timer* t) {
+  tsan_release(t);  // what the starter wrote happens before fire() reads it
   pool* p = the_pool.load(std::memory_order_acquire);
   worker* w = this_worker();
   if (w == nullptr) w = p->workers.front().get();
@@ -145,6 +146,7 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
     publish_next(w);
     void (*fire)(timer*) = t->fire;
     lk.unlock();
+    tsan_acquire(t);
     fire(t);  // from here on, t may be gone
     relock(lk);
     w->firing = nullptr;

@@ -36,6 +36,9 @@
 #include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/scheduler.hpp>
+#if defined(RT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
 #if defined(RT_ASAN)
 #include <sanitizer/common_interface_defs.h>
 
@@ -140,6 +143,9 @@ fiber* create_fiber(pool* p, bool big) {
   f->ctx = bf::make_worker_context(bf::launch::post, carved_stack{s, sctx}, fiber_entry{}, f).get();
   if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
   registry_add(p, f);
+#if defined(RT_TSAN)
+  f->tsan_fiber = __tsan_create_fiber(0);
+#endif
   return f;
 }
 
@@ -202,6 +208,30 @@ void asan_resumed() noexcept {
 // Nothing, not even this_worker()'s call (it is not inlined), in other builds.
 inline void asan_switched(worker*) noexcept {}
 inline void asan_resumed() noexcept {}
+#endif
+
+// ---- ThreadSanitizer and fibers --------------------------------------------------------
+// The scheduler is built without ThreadSanitizer's instrumentation (RT_NO_TSAN in
+// CMakeLists.txt) and tells it what goroutines need to know, as Go's runtime tells its
+// race detector: each fiber is a context of its own, every switch (chosen by pick_next)
+// is announced without synchronising the two sides, and the happens-before edges are the
+// ones the Go memory model gives — go() before the goroutine starts, an unpark before the
+// parked goroutine resumes (channels, mutexes, wait groups build on those and on their
+// own instrumented atomics). A stack passed on to another fiber (the pool recycles them)
+// carries an edge from its last user to its next one, so reused stack memory is no race.
+#if defined(RT_TSAN)
+void tsan_switching(worker* w, bf::context* to) noexcept {
+  void* target;
+  if (to->is_context(bf::type::dispatcher_context)) {
+    if (w->tsan_dispatcher == nullptr) w->tsan_dispatcher = __tsan_create_fiber(0);
+    target = w->tsan_dispatcher;
+  } else if (to->is_context(bf::type::main_context)) {
+    target = w->tsan_main;
+  } else {
+    target = fiber_of(to)->tsan_fiber;
+  }
+  __tsan_switch_to_fiber(target, __tsan_switch_to_fiber_no_sync);
+}
 #endif
 
 // ---- queues -----------------------------------------------------------------------
@@ -333,6 +363,11 @@ void free_cached(pool* p, fiber* f) noexcept {
   while (f != nullptr) {
     fiber* next = f->next;
     registry_remove(p, f);
+    tsan_acquire(f->stack_base);  // from the stack's last goroutine, to its next fiber
+#if defined(RT_TSAN)
+    __tsan_destroy_fiber(f->tsan_fiber);
+#endif
+    tsan_release(f->stack_base);
     stacks().deallocate(stack{f->stack_base, f->stack_size, f->guarded});
     f = next;
   }
@@ -385,6 +420,10 @@ class algo final : public bf::algo::algorithm {
     void** from = asan_running_slot(w_);
     bf::context* next = pick();
     if (next != nullptr) asan_switching(w_, from, next);
+    return next;
+#elif defined(RT_TSAN)
+    bf::context* next = pick();
+    if (next != nullptr) tsan_switching(w_, next);
     return next;
 #else
     return pick();
@@ -518,6 +557,9 @@ void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
 
 void worker_main(pool* p, worker* w) {
   t_worker = w;
+#if defined(RT_TSAN)
+  w->tsan_main = __tsan_get_current_fiber();
+#endif
   std::vector<char> altstack(64 * 1024);
   stack_t ss{};
   ss.ss_sp = altstack.data();
@@ -536,6 +578,13 @@ void worker_main(pool* p, worker* w) {
     }
   }
   while (!w->may_exit.load(std::memory_order_acquire)) std::this_thread::yield();
+#if defined(RT_TSAN)
+  // The thread leaves as itself (ThreadSanitizer ends the context that is current; a
+  // fiber's would leave the thread unjoinable). Boost's last switches, dispatcher and
+  // back at thread exit, are not announced: they run rt-free code.
+  __tsan_switch_to_fiber(w->tsan_main, 0);
+  if (w->tsan_dispatcher != nullptr) __tsan_destroy_fiber(w->tsan_dispatcher);
+#endif
   ss.ss_flags = SS_DISABLE;
   ::sigaltstack(&ss, nullptr);
   w->done.store(true, std::memory_order_release);
@@ -555,8 +604,11 @@ std::atomic<int> plain_refs{0};
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {
-    asan_resumed();   // first run, or taken from a fiber cache by go()
-    p->cfg.main(*f);  // calls finished() before its last act
+    asan_resumed();               // first run, or taken from a fiber cache by go()
+    tsan_acquire(f->stack_base);  // the stack's previous goroutine ended before
+    tsan_acquire(f);              // go() happens before the goroutine starts
+    p->cfg.main(*f);              // calls finished() before its last act
+    tsan_release(f->stack_base);
     worker* w = this_worker();
     f->state = fiber_state::idle;
     f->goid = 0;
@@ -768,11 +820,13 @@ void launch(fiber* f) noexcept {
     p->launched_outside.fetch_add(1, std::memory_order_relaxed);
   }
   if (parent == nullptr || p->stopping.load(std::memory_order_relaxed)) {
+    tsan_release(f);
     inject(p, f);
     return;
   }
   // Child-first: pick_next returns f; after the switch awakened(parent) puts the
   // parent in the run-next slot.
+  tsan_release(f);
   w->next_to_run = f;
   w->parent_to_runnext = true;
   w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
@@ -865,6 +919,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
     while (t_parker.word.load(std::memory_order_acquire) == 0) {
       futex(t_parker.word, FUTEX_WAIT_PRIVATE, 0);
     }
+    tsan_acquire(&t_parker);
     return;
   }
   f->state = fiber_state::parked;
@@ -872,10 +927,12 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
   f->since = coarse_now();
   w->bsched->detach_worker_context(f->ctx);
   suspend_releasing(w, lk);
+  tsan_acquire(f);  // the unpark that woke us happened before
 }
 
 void unpark(waiter wt) noexcept {
   if (wt.parker_ != nullptr) {
+    tsan_release(wt.parker_);
     wt.parker_->word.store(1, std::memory_order_release);
     futex(wt.parker_->word, FUTEX_WAKE_PRIVATE, 1);
     return;
@@ -894,6 +951,7 @@ void unpark(waiter wt) noexcept {
   f->state = fiber_state::runnable;
   f->wait_reason = "";
   f->since = coarse_now();
+  tsan_release(f);
   worker* w = this_worker();
   if (w != nullptr && !p->stopping.load(std::memory_order_relaxed)) {
     put_runnext(p, w, f);

@@ -42,8 +42,8 @@
 
 namespace rt_stress {
 
-#if defined(RT_ASAN)
-inline constexpr bool asan = true;
+#if defined(RT_ASAN) || defined(RT_TSAN)
+inline constexpr bool asan = true;  // also under ThreadSanitizer
 #else
 inline constexpr bool asan = false;
 #endif

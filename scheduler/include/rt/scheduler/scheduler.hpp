@@ -95,6 +95,7 @@ struct fiber {
   std::size_t stack_size = 0;       // usable bytes from stack_base up (a guard page is below)
   bool guarded = false;             // has a PROT_NONE guard page below stack_base
   void* asan_fake_stack = nullptr;  // AddressSanitizer's fake-stack save across switches
+  void* tsan_fiber = nullptr;       // ThreadSanitizer's context for this fiber (RT_TSAN)
 };
 
 // A live goroutine as goroutines() saw it (fields read one by one, without stopping it).
