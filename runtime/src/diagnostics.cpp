@@ -104,7 +104,7 @@ site site_of(std::uintptr_t pc) {
 // resolve symbolises the sites not cached yet. Reading the program's debug information
 // the first time takes a while (100 ms and more for a large program): a goroutine hands
 // the work to a blocking-pool thread, so its worker goes on running others.
-void resolve(const std::vector<sched::goroutine_view>& views) {
+void resolve(const std::vector<sched::goroutine_view>& views, bool may_park) {
   std::vector<std::uintptr_t> missing;
   {
     std::lock_guard lk(sites_mu);
@@ -116,7 +116,7 @@ void resolve(const std::vector<sched::goroutine_view>& views) {
   auto work = [&missing] {
     for (std::uintptr_t pc : missing) site_of(pc);
   };
-  if (sched::current() != nullptr) {
+  if (may_park && sched::current() != nullptr) {
     blocking(work);
   } else {
     work();
@@ -316,7 +316,7 @@ void report_alive() {
 std::vector<goroutine_info> goroutines() {
   const std::vector<sched::goroutine_view> views = sched::goroutines();
   const std::int64_t now = detail::now_ns();  // before symbolising, which may take a while
-  detail::resolve(views);
+  detail::resolve(views, true);
   std::vector<goroutine_info> out;
   out.reserve(views.size());
   for (const sched::goroutine_view& v : views) out.push_back(detail::describe(v, now));
@@ -327,7 +327,9 @@ std::vector<goroutine_info> goroutines() {
 goroutine_info current_goroutine() {
   const sched::goroutine_view v = sched::self_view();
   if (v.id == 0) return {};
-  detail::resolve({v});
+  // Never parks: the hub calls it from catch blocks, and a goroutine that parks in one
+  // may resume on another thread, which does not know the exception being handled.
+  detail::resolve({v}, false);
   return detail::describe(v, 0);  // in_state 0: how long it has run is not known here
 }
 

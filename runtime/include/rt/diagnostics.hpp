@@ -9,8 +9,10 @@
 //   }
 //
 // Owns: the public view of the scheduler's goroutine registry, and its text/JSON forms.
-// Invariant: every call here only reads; none of them parks, blocks a goroutine's worker
-// or changes what any goroutine does (leak_check::verify may sleep while it waits).
+// Invariant: every call here only reads, never changes what any goroutine does. The
+// first symbolisation of creation sites reads the program's debug information: goroutines()
+// and dump_goroutines hand it to the blocking pool and park meanwhile; leak_check sleeps
+// between its looks.
 //
 // The same dump is printed on stderr when the process gets SIGQUIT (kill -QUIT pid or
 // Ctrl-\), and the program goes on running — as the JVM does; Go prints its dump and
@@ -45,7 +47,8 @@ struct goroutine_info {
 // Never blocks for long: the registry's lock, held while it copies a few fields each.
 std::vector<goroutine_info> goroutines();
 
-// current_goroutine describes the calling goroutine (id 0 outside any goroutine).
+// current_goroutine describes the calling goroutine (id 0 outside any goroutine). Never
+// parks (the first call may take a while on its worker: it reads the debug information).
 goroutine_info current_goroutine();
 
 enum class dump_format { text, json };
