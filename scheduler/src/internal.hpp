@@ -201,6 +201,7 @@ struct worker {
 #if defined(RT_TSAN)
   void* tsan_main = nullptr;        // ThreadSanitizer's context of this thread
   void* tsan_dispatcher = nullptr;  // ... and of its Boost dispatcher (made at first use)
+  bool tsan_left = false;           // the thread is itself again, for good (worker_main)
 #endif
 #if defined(RT_ASAN)
   // AddressSanitizer's view of stack switches (asan_switching in worker.cpp): the fake
@@ -334,6 +335,30 @@ inline void tsan_acquire(const void* key) noexcept {
 inline void tsan_release(const void*) noexcept {}
 inline void tsan_acquire(const void*) noexcept {}
 #endif
+
+// tsan_quiet: while one lives, ThreadSanitizer records no memory access of the current
+// context (a fiber's or a thread's), its interceptors' (malloc, pthread mutexes) included.
+// The scheduler is not instrumented, so the synchronisation that orders its own accesses
+// is invisible to ThreadSanitizer; what it allocates, frees or locks while running in a
+// goroutine's context would be reported as that goroutine's racing access. Every entry
+// from instrumented code holds one; a context suspends only inside one (park, yield,
+// launch), so the count each context resumes with is the one it suspended with. Memory
+// accesses only: the edges (tsan_release/acquire, instrumented atomics) still count.
+#if defined(RT_TSAN)
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
+inline void tsan_quiet_begin() noexcept { __tsan_ignore_thread_begin(); }
+inline void tsan_quiet_end() noexcept { __tsan_ignore_thread_end(); }
+#else
+inline void tsan_quiet_begin() noexcept {}
+inline void tsan_quiet_end() noexcept {}
+#endif
+struct tsan_quiet {
+  tsan_quiet() noexcept { tsan_quiet_begin(); }
+  ~tsan_quiet() { tsan_quiet_end(); }
+  tsan_quiet(const tsan_quiet&) = delete;
+  tsan_quiet& operator=(const tsan_quiet&) = delete;
+};
 
 // ---- monitor.cpp ----
 void registry_add(pool* p, fiber* f) noexcept;

@@ -154,6 +154,7 @@ std::uint64_t tick_sum(pool* p) noexcept {
 }
 
 void monitor_main(pool* p) {
+  tsan_quiet quiet;
   const std::size_t n = p->workers.size();
   const std::int64_t stuck = p->cfg.on_stuck != nullptr ? p->cfg.stuck_ns : 0;
   const std::int64_t tick = stuck > 0 ? std::clamp(stuck / 4, std::int64_t{1'000'000}, max_tick_ns)
@@ -288,6 +289,7 @@ void count_known_thread(int delta) noexcept {
 }
 
 std::vector<goroutine_view> goroutines() {
+  tsan_quiet quiet;
   std::vector<goroutine_view> out;
   pool_ref p;
   if (p.get() == nullptr) return out;

@@ -231,6 +231,7 @@ int netpoll(pool* p, std::int64_t timeout_ns) noexcept {
 // ---- the interface to the runtime ------------------------------------------------------
 
 poll_desc* poll_open(int fd) {
+  tsan_quiet quiet;
   pool_ref p;
   if (p.get() == nullptr) throw std::logic_error("rt: network I/O needs a running runtime");
   poll_desc* pd = alloc_desc();
@@ -262,6 +263,7 @@ poll_desc* poll_open(int fd) {
 }
 
 void poll_close(poll_desc* pd) noexcept {
+  tsan_quiet quiet;
   {
     pool_ref p;
     if (p.get() != nullptr && p->gen == pd->gen) {
@@ -308,6 +310,7 @@ poll_status park_on(poll_desc* pd, int m, spinlock_lock& lk) noexcept {
 }  // namespace
 
 poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept {
+  tsan_quiet quiet;
   const int m = mode_index(mode);
   spinlock_lock lk = locked(pd->lock);
   if (pd->closing) return poll_status::closed;
@@ -319,11 +322,13 @@ poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept {
 }
 
 void poll_short(poll_desc* pd, poll_mode mode) noexcept {
+  tsan_quiet quiet;
   spinlock_lock lk = locked(pd->lock);
   pd->drained[mode_index(mode)] = true;
 }
 
 poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
+  tsan_quiet quiet;
   const int m = mode_index(mode);
   spinlock_lock lk = locked(pd->lock);
   if (pd->closing) return poll_status::closed;
@@ -336,6 +341,7 @@ poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
 }
 
 void poll_set_deadline(poll_desc* pd, poll_mode modes, clock::time_point deadline) {
+  tsan_quiet quiet;
   const bool clear = deadline == clock::time_point{};
   const bool passed = !clear && deadline <= clock::now();
   for (int m = 0; m < 2; ++m) {
@@ -361,6 +367,7 @@ void poll_set_deadline(poll_desc* pd, poll_mode modes, clock::time_point deadlin
 }
 
 void poll_evict(poll_desc* pd) noexcept {
+  tsan_quiet quiet;
   poll_wait_node* lists[2];
   {
     spinlock_lock lk = locked(pd->lock);

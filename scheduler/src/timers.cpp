@@ -86,6 +86,7 @@ void publish_next(worker* w) noexcept {
 }  // namespace
 
 void timer_start(timer* t) {
+  tsan_quiet quiet;
   tsan_release(t);  // what the starter wrote happens before fire() reads it
   pool* p = the_pool.load(std::memory_order_acquire);
   worker* w = this_worker();
@@ -109,6 +110,7 @@ void timer_start(timer* t) {
 }
 
 bool timer_stop(timer* t) noexcept {
+  tsan_quiet quiet;
   worker* w = t->heap;
   if (w == nullptr) return false;
   spinlock_lock lk = locked(w->timer_lock);

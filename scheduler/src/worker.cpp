@@ -121,6 +121,56 @@ struct carved_stack {
   void deallocate(boost::context::stack_context&) const noexcept { stacks().deallocate(s); }
 };
 
+// ---- ThreadSanitizer and fibers --------------------------------------------------------
+// The scheduler is built without ThreadSanitizer's instrumentation (RT_NO_TSAN in
+// CMakeLists.txt) and tells it what goroutines need to know, as Go's runtime tells its
+// race detector: each fiber is a context of its own, every switch (chosen by pick_next)
+// is announced without synchronising the two sides, and the happens-before edges are the
+// ones the Go memory model gives — go() before the goroutine starts, an unpark before the
+// parked goroutine resumes (channels, mutexes, wait groups build on those and on their
+// own instrumented atomics). A stack passed on to another fiber (the pool recycles them)
+// carries an edge from its last user to its next one, so reused stack memory is no race.
+#if defined(RT_TSAN)
+// Every context rt makes (a fiber's, a dispatcher's) lives inside a tsan_quiet, from its
+// creation to its end, but for the goroutine's own code (fiber_entry); each one begins
+// and ends in the context it is about, where it counts.
+void* tsan_make() noexcept {
+  void* const self = __tsan_get_current_fiber();
+  void* const ctx = __tsan_create_fiber(0);
+  __tsan_switch_to_fiber(ctx, __tsan_switch_to_fiber_no_sync);
+  tsan_quiet_begin();
+  __tsan_switch_to_fiber(self, __tsan_switch_to_fiber_no_sync);
+  return ctx;
+}
+
+void tsan_destroy(void* ctx) noexcept {
+  void* const self = __tsan_get_current_fiber();
+  __tsan_switch_to_fiber(ctx, __tsan_switch_to_fiber_no_sync);
+  tsan_quiet_end();
+  __tsan_switch_to_fiber(self, __tsan_switch_to_fiber_no_sync);
+  __tsan_destroy_fiber(ctx);
+}
+
+void tsan_switching(worker* w, bf::context* to) noexcept {
+  if (w->tsan_left) return;
+  void* target;
+  if (to->is_context(bf::type::dispatcher_context)) {
+    if (w->tsan_dispatcher == nullptr) w->tsan_dispatcher = tsan_make();
+    target = w->tsan_dispatcher;
+  } else if (to->is_context(bf::type::main_context)) {
+    target = w->tsan_main;
+  } else {
+    target = fiber_of(to)->tsan_fiber;
+  }
+  // The thread's start (when its thread_locals were initialised) happens before whatever
+  // runs on it, and that before the thread's end (when they are destroyed): a goroutine's
+  // accesses to them are no race with either.
+  __tsan_release(&w->tsan_left);
+  __tsan_switch_to_fiber(target, __tsan_switch_to_fiber_no_sync);
+  __tsan_acquire(&w->tsan_main);
+}
+#endif
+
 fiber* create_fiber(pool* p, bool big) {
   static std::atomic<unsigned> stagger{0};
   stack s = stacks().allocate(big ? p->cfg.big_stack_size : p->cfg.stack_size);
@@ -144,7 +194,7 @@ fiber* create_fiber(pool* p, bool big) {
   if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
   registry_add(p, f);
 #if defined(RT_TSAN)
-  f->tsan_fiber = __tsan_create_fiber(0);
+  f->tsan_fiber = tsan_make();
 #endif
   return f;
 }
@@ -208,30 +258,6 @@ void asan_resumed() noexcept {
 // Nothing, not even this_worker()'s call (it is not inlined), in other builds.
 inline void asan_switched(worker*) noexcept {}
 inline void asan_resumed() noexcept {}
-#endif
-
-// ---- ThreadSanitizer and fibers --------------------------------------------------------
-// The scheduler is built without ThreadSanitizer's instrumentation (RT_NO_TSAN in
-// CMakeLists.txt) and tells it what goroutines need to know, as Go's runtime tells its
-// race detector: each fiber is a context of its own, every switch (chosen by pick_next)
-// is announced without synchronising the two sides, and the happens-before edges are the
-// ones the Go memory model gives — go() before the goroutine starts, an unpark before the
-// parked goroutine resumes (channels, mutexes, wait groups build on those and on their
-// own instrumented atomics). A stack passed on to another fiber (the pool recycles them)
-// carries an edge from its last user to its next one, so reused stack memory is no race.
-#if defined(RT_TSAN)
-void tsan_switching(worker* w, bf::context* to) noexcept {
-  void* target;
-  if (to->is_context(bf::type::dispatcher_context)) {
-    if (w->tsan_dispatcher == nullptr) w->tsan_dispatcher = __tsan_create_fiber(0);
-    target = w->tsan_dispatcher;
-  } else if (to->is_context(bf::type::main_context)) {
-    target = w->tsan_main;
-  } else {
-    target = fiber_of(to)->tsan_fiber;
-  }
-  __tsan_switch_to_fiber(target, __tsan_switch_to_fiber_no_sync);
-}
 #endif
 
 // ---- queues -----------------------------------------------------------------------
@@ -365,7 +391,7 @@ void free_cached(pool* p, fiber* f) noexcept {
     registry_remove(p, f);
     tsan_acquire(f->stack_base);  // from the stack's last goroutine, to its next fiber
 #if defined(RT_TSAN)
-    __tsan_destroy_fiber(f->tsan_fiber);
+    tsan_destroy(f->tsan_fiber);
 #endif
     tsan_release(f->stack_base);
     stacks().deallocate(stack{f->stack_base, f->stack_size, f->guarded});
@@ -557,8 +583,10 @@ void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
 
 void worker_main(pool* p, worker* w) {
   t_worker = w;
+  tsan_quiet quiet;
 #if defined(RT_TSAN)
   w->tsan_main = __tsan_get_current_fiber();
+  __tsan_release(&w->tsan_main);  // see tsan_switching
 #endif
   std::vector<char> altstack(64 * 1024);
   stack_t ss{};
@@ -583,7 +611,9 @@ void worker_main(pool* p, worker* w) {
   // fiber's would leave the thread unjoinable). Boost's last switches, dispatcher and
   // back at thread exit, are not announced: they run rt-free code.
   __tsan_switch_to_fiber(w->tsan_main, 0);
-  if (w->tsan_dispatcher != nullptr) __tsan_destroy_fiber(w->tsan_dispatcher);
+  __tsan_acquire(&w->tsan_left);  // see tsan_switching
+  w->tsan_left = true;
+  if (w->tsan_dispatcher != nullptr) tsan_destroy(w->tsan_dispatcher);
 #endif
   ss.ss_flags = SS_DISABLE;
   ::sigaltstack(&ss, nullptr);
@@ -603,12 +633,14 @@ std::atomic<int> plain_refs{0};
 
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
-  for (;;) {
-    asan_resumed();               // first run, or taken from a fiber cache by go()
+  for (;;) {  // quiet (see tsan_make) but for the goroutine's own code
+    asan_resumed();  // first run, or taken from a fiber cache by go()
+    tsan_quiet_end();
     tsan_acquire(f->stack_base);  // the stack's previous goroutine ended before
     tsan_acquire(f);              // go() happens before the goroutine starts
     p->cfg.main(*f);              // calls finished() before its last act
     tsan_release(f->stack_base);
+    tsan_quiet_begin();
     worker* w = this_worker();
     f->state = fiber_state::idle;
     f->goid = 0;
@@ -673,6 +705,7 @@ pool_ref::~pool_ref() {
 }
 
 void start(const config& cfg) {
+  tsan_quiet quiet;
   std::lock_guard lk(lifecycle_mu);
   if (the_pool.load() != nullptr) throw std::logic_error("rt: scheduler already running");
   install_segv_handler();
@@ -708,6 +741,7 @@ void start(const config& cfg) {
 }
 
 bool stop(std::chrono::milliseconds grace) {
+  tsan_quiet quiet;
   std::lock_guard lk(lifecycle_mu);
   pool* p = the_pool.load();
   if (p == nullptr) return true;
@@ -765,6 +799,7 @@ int workers() noexcept {
 }
 
 fiber* acquire(bool big) {
+  tsan_quiet quiet;
   pool_ref p;
   if (p.get() == nullptr) return nullptr;
   if (!big) {
@@ -772,12 +807,14 @@ fiber* acquire(bool big) {
       fiber* f = w->cache;
       w->cache = f->next;
       --w->cache_len;
+      tsan_acquire(f->stack_base);  // its last goroutine ended before go() reuses it
       return f;
     }
     spinlock_lock lk = locked(p->cache_lock);
     if (fiber* f = p->cache) {
       p->cache = f->next;
       --p->cache_len;
+      tsan_acquire(f->stack_base);
       return f;
     }
   }
@@ -795,8 +832,10 @@ int live() noexcept {
 }
 
 void release_unused(fiber* f) noexcept {
+  tsan_quiet quiet;
   pool_ref p;
   if (p.get() == nullptr || p->gen != f->gen) return;  // its pool stopped: abandoned
+  tsan_release(f->stack_base);
   spinlock_lock lk = locked(p->cache_lock);
   f->next = p->cache;
   p->cache = f;
@@ -804,6 +843,7 @@ void release_unused(fiber* f) noexcept {
 }
 
 void launch(fiber* f) noexcept {
+  tsan_quiet quiet;
   if (forked_child) fatal_in_forked_child();
   pool_ref ref;
   pool* p = ref.get();
@@ -848,6 +888,7 @@ int worker_index() noexcept {
 }
 
 void yield() noexcept {
+  tsan_quiet quiet;
   worker* w = this_worker();
   fiber* f = w != nullptr ? w->current : nullptr;
   if (f == nullptr) {
@@ -904,6 +945,8 @@ waiter waiter::self() noexcept {
 }
 
 void park(spinlock_lock& lk, const char* reason) noexcept {
+  tsan_quiet quiet;
+  tsan_release(lk.mutex());  // the caller's lock: unlocked below, where it does not see
   worker* w = this_worker();
   fiber* f = w != nullptr ? w->current : nullptr;
   if (f == nullptr) {
@@ -931,6 +974,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
 }
 
 void unpark(waiter wt) noexcept {
+  tsan_quiet quiet;
   if (wt.parker_ != nullptr) {
     tsan_release(wt.parker_);
     wt.parker_->word.store(1, std::memory_order_release);
