@@ -16,6 +16,7 @@
 #include "rt/hub/client.hpp"
 #include "rt/hub/dsn.hpp"
 #include "rt/hub/http_transport.hpp"
+#include "rt/scheduler/race.hpp"
 
 namespace rt {
 namespace {
@@ -34,8 +35,10 @@ const std::string& host_name() {
   return name;
 }
 
-// uniform returns a number in [0, 1) from a per-thread generator seeded by the OS.
+// uniform returns a number in [0, 1) from a per-thread generator seeded by the OS (used
+// between parks, so quiet for ThreadSanitizer: rt/scheduler/race.hpp).
 double uniform() {
+  sched::tsan_quiet quiet;
   thread_local std::mt19937_64 gen{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
 }

@@ -15,6 +15,7 @@
 
 #include "rt/hub/event.hpp"
 #include "rt/hub/level.hpp"
+#include "rt/scheduler/race.hpp"
 
 namespace rt {
 
@@ -82,7 +83,10 @@ constexpr int max_error_depth = 100;  // SPEC 3.1 MaxErrorDepth
 std::string new_event_id() {
   thread_local random_pool pool;
   unsigned char b[16];
-  pool.take(b, sizeof(b));
+  {
+    sched::tsan_quiet quiet;  // per-thread, used between parks (rt/scheduler/race.hpp)
+    pool.take(b, sizeof(b));
+  }
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
   static constexpr char hex[] = "0123456789abcdef";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rt/hub/scope.hpp"
+#include "rt/scheduler/race.hpp"
 
 namespace rt::detail {
 
@@ -40,11 +41,12 @@ template <class T>
 T& unshare(shared<T>& p) {
   if (!p) {
     p = std::make_shared<T>();
-  } else if (p.use_count() != 1) {
+  } else if (p.use_count() != 1 || sched::tsan_enabled) {
     p = std::make_shared<T>(*p);
   } else {
     // The last other owner released its reference with a release decrement; this fence
     // (after our read of the count) makes its reads of *p happen before our writes.
+    // ThreadSanitizer does not model fences: under it, unshare always copies.
     std::atomic_thread_fence(std::memory_order_acquire);
   }
   return const_cast<T&>(*p);

@@ -40,6 +40,7 @@
 
 #include "rt/chan.hpp"
 #include "rt/scheduler/lock_fast.hpp"
+#include "rt/scheduler/race.hpp"
 
 namespace rt::detail {
 namespace {
@@ -177,8 +178,10 @@ step try_case_locked(const select_case& sc, chan_waiter** woken) noexcept {
 
 // ---- select helpers -----------------------------------------------------------------
 
-// A per-thread wyrand generator; only read between parks, never across one.
+// A per-thread wyrand generator; only read between parks, never across one (so quiet for
+// ThreadSanitizer, see rt/scheduler/race.hpp).
 std::uint32_t random_below(std::uint32_t n) noexcept {
+  sched::tsan_quiet quiet;
   thread_local std::uint64_t state =
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
       reinterpret_cast<std::uintptr_t>(&state);

@@ -36,8 +36,8 @@ struct site {
 };
 
 backtrace_state* symbols() {
-  static backtrace_state* state =
-      backtrace_create_state(nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
+  static backtrace_state* state = backtrace_create_state(
+      nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
   return state;
 }
 
@@ -64,7 +64,8 @@ site symbolize(std::uintptr_t pc) {
     out->function = function != nullptr ? function : "";
     return in_rt ? 0 : 1;  // stop at the first frame of the user's code
   };
-  backtrace_pcinfo(symbols(), call, on_frame, [](void*, const char*, int) {}, &s);
+  backtrace_pcinfo(
+      symbols(), call, on_frame, [](void*, const char*, int) {}, &s);
   if (!s.at.empty()) return s;
   // No line tables: the enclosing symbol and the offset into it.
   struct sym {
@@ -275,8 +276,8 @@ goroutine_info describe(const sched::goroutine_view& v, std::int64_t now) {
 void report_stuck(const sched::goroutine_view& v, std::int64_t held_ns) {
   const goroutine_info g = describe(v, now_ns());
   std::ostringstream s;
-  s << "rt: goroutine " << g.id << " has held worker " << g.worker << " for "
-    << held_ns / 1'000'000 << " ms without parking or yielding (created at "
+  s << "rt: goroutine " << g.id << " has held worker " << g.worker << " for " << held_ns / 1'000'000
+    << " ms without parking or yielding (created at "
     << (g.created_at.empty() ? "(unknown site)" : g.created_at);
   if (g.parent != 0) s << " by goroutine " << g.parent;
   s << "): a blocking call belongs in rt::blocking, a long computation can rt::yield\n";
@@ -305,9 +306,11 @@ void report_dump() {
   write_stderr(s.str());
 }
 
-void report_alive() {
+void report_alive(std::uint64_t main_id) {
+  std::vector<goroutine_info> gs = goroutines();
+  std::erase_if(gs, [main_id](const goroutine_info& g) { return g.id == main_id; });
   std::ostringstream s;
-  dump_goroutines(s);
+  dump_goroutines(s, gs);
   write_stderr(s.str());
 }
 
@@ -333,8 +336,7 @@ goroutine_info current_goroutine() {
   return detail::describe(v, 0);  // in_state 0: how long it has run is not known here
 }
 
-void dump_goroutines(std::ostream& out, const std::vector<goroutine_info>& gs,
-                     dump_format format) {
+void dump_goroutines(std::ostream& out, const std::vector<goroutine_info>& gs, dump_format format) {
   if (format == dump_format::json) {
     detail::write_json(out, gs);
   } else {

@@ -18,8 +18,8 @@ goroutine_info describe(const sched::goroutine_view& v, std::int64_t now);
 std::string count(std::size_t n);  // "1 goroutine", "3 goroutines"
 
 void report_stuck(const sched::goroutine_view& g, std::int64_t held_ns);
-[[noreturn]] void report_deadlock();  // the message, the dump, exit status 2
-void report_dump();                   // SIGQUIT
-void report_alive();                  // options::report_leaks: the dump of what is left
+[[noreturn]] void report_deadlock();       // the message, the dump, exit status 2
+void report_dump();                        // SIGQUIT
+void report_alive(std::uint64_t main_id);  // options::report_leaks: what is left but main
 
 }  // namespace rt::detail

@@ -349,8 +349,10 @@ int run_main(job& main, const options& opts) {
     bool done = false;
     bool panicked = false;
     int left = 0;
+    std::uint64_t main_id = 0;  // still listed while it finishes: not a leak
     static void notify(void* arg) {
       auto* s = static_cast<done_signal*>(arg);
+      s->main_id = goroutine_id();
       const int other_mains = mains_alive.fetch_sub(1) - 1;  // this main is already done
       for (int i = 0; i < 100 && sched::live() > other_mains; ++i) sched::yield();
       s->left = std::max(0, sched::live() - other_mains);
@@ -387,7 +389,7 @@ int run_main(job& main, const options& opts) {
   if (sig.left > 0) {
     std::fprintf(stderr, "rt: %d goroutine%s still alive when main returned\n", sig.left,
                  sig.left == 1 ? "" : "s");
-    if (opts.report_leaks) detail::report_alive();
+    if (opts.report_leaks) detail::report_alive(sig.main_id);
   }
   return sig.panicked ? 2 : 0;
 }

@@ -17,11 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "rt/scheduler/race.hpp"
 #include "rt/scheduler/scheduler.hpp"
-
-#if defined(RT_TSAN)
-#include <sanitizer/tsan_interface.h>
-#endif
 
 namespace rt::sched {
 
@@ -322,48 +319,17 @@ inline void set_current(worker* w, fiber* f) noexcept {
   std::atomic_ref<fiber*>(w->current).store(f, std::memory_order_relaxed);
 }
 
-// Happens-before edges for ThreadSanitizer (see worker.cpp), keyed by an address: a
-// release on it happens before every later acquire on it. Nothing in other builds.
-#if defined(RT_TSAN)
-inline void tsan_release(const void* key) noexcept {
-  __tsan_release(const_cast<void*>(key));
-}
-inline void tsan_acquire(const void* key) noexcept {
-  __tsan_acquire(const_cast<void*>(key));
-}
-#else
-inline void tsan_release(const void*) noexcept {}
-inline void tsan_acquire(const void*) noexcept {}
-#endif
-
-// tsan_quiet: while one lives, ThreadSanitizer records no memory access of the current
-// context (a fiber's or a thread's), its interceptors' (malloc, pthread mutexes) included.
-// The scheduler is not instrumented, so the synchronisation that orders its own accesses
-// is invisible to ThreadSanitizer; what it allocates, frees or locks while running in a
-// goroutine's context would be reported as that goroutine's racing access. Every entry
-// from instrumented code holds one; a context suspends only inside one (park, yield,
-// launch), so the count each context resumes with is the one it suspended with. Memory
-// accesses only: the edges (tsan_release/acquire, instrumented atomics) still count.
-#if defined(RT_TSAN)
-extern "C" void __tsan_ignore_thread_begin();
-extern "C" void __tsan_ignore_thread_end();
-inline void tsan_quiet_begin() noexcept { __tsan_ignore_thread_begin(); }
-inline void tsan_quiet_end() noexcept { __tsan_ignore_thread_end(); }
-#else
-inline void tsan_quiet_begin() noexcept {}
-inline void tsan_quiet_end() noexcept {}
-#endif
-struct tsan_quiet {
-  tsan_quiet() noexcept { tsan_quiet_begin(); }
-  ~tsan_quiet() { tsan_quiet_end(); }
-  tsan_quiet(const tsan_quiet&) = delete;
-  tsan_quiet& operator=(const tsan_quiet&) = delete;
-};
+// ThreadSanitizer (rt/scheduler/race.hpp): the scheduler is not instrumented, so the
+// synchronisation that orders its own accesses is invisible to ThreadSanitizer; what it
+// allocates, frees or locks while running in a goroutine's context would be reported as
+// that goroutine's racing access. Every entry from instrumented code holds a tsan_quiet;
+// a context suspends only inside one (park, yield, launch), so the count each context
+// resumes with is the one it suspended with. The edges are worker.cpp's.
 
 // ---- monitor.cpp ----
 void registry_add(pool* p, fiber* f) noexcept;
 void registry_remove(pool* p, fiber* f) noexcept;
-void monitor_start(pool* p);     // starts the monitor thread; throws std::system_error
+void monitor_start(pool* p);          // starts the monitor thread; throws std::system_error
 void monitor_stop(pool* p) noexcept;  // joins it (p->stopping is set)
 // A worker leaves its idle park: wakes the monitor if it waits for that.
 void monitor_notice_busy(pool* p) noexcept;

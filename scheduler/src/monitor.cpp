@@ -36,7 +36,7 @@ namespace rt::sched {
 namespace {
 
 constexpr std::int64_t max_tick_ns = 25'000'000;
-constexpr std::int64_t confirm_ns = 100'000'000;       // second look at a deadlock
+constexpr std::int64_t confirm_ns = 100'000'000;         // second look at a deadlock
 constexpr std::int64_t thread_recheck_ns = 250'000'000;  // a plain thread may end
 
 std::atomic<std::int64_t> coarse_clock{0};
@@ -47,7 +47,8 @@ std::atomic<bool> dump_requested{false};
 std::atomic<bool> monitor_running{false};
 
 long futex_wait(std::uint32_t seen, std::int64_t timeout_ns) noexcept {
-  timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
+  timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+              static_cast<long>(timeout_ns % 1'000'000'000)};
   return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&monitor_word), FUTEX_WAIT_PRIVATE,
                    seen, timeout_ns < 0 ? nullptr : &ts, nullptr, 0);
 }
@@ -99,11 +100,9 @@ int process_threads() {
 // Threads rt knows cannot wake a goroutine by themselves: its workers, this monitor, the
 // known threads of the runtime (and ThreadSanitizer's background thread).
 int threads_accounted(pool* p) noexcept {
-  int n = static_cast<int>(p->workers.size()) + 1 + known_threads.load(std::memory_order_acquire);
-#if defined(__SANITIZE_THREAD__)
-  n += 1;
-#endif
-  return n;
+  const int n =
+      static_cast<int>(p->workers.size()) + 1 + known_threads.load(std::memory_order_acquire);
+  return tsan_enabled ? n + 1 : n;
 }
 
 // A wait that ends without any goroutine's help (a timer, a socket, a blocking call).
@@ -157,8 +156,8 @@ void monitor_main(pool* p) {
   tsan_quiet quiet;
   const std::size_t n = p->workers.size();
   const std::int64_t stuck = p->cfg.on_stuck != nullptr ? p->cfg.stuck_ns : 0;
-  const std::int64_t tick = stuck > 0 ? std::clamp(stuck / 4, std::int64_t{1'000'000}, max_tick_ns)
-                                      : max_tick_ns;
+  const std::int64_t tick =
+      stuck > 0 ? std::clamp(stuck / 4, std::int64_t{1'000'000}, max_tick_ns) : max_tick_ns;
   struct watch {
     std::uint64_t tick = 0;
     std::int64_t since = 0;
@@ -172,7 +171,10 @@ void monitor_main(pool* p) {
     if (p->stopping.load(std::memory_order_seq_cst)) return;
     const std::int64_t now = now_ns();
     coarse_clock.store(now, std::memory_order_relaxed);
-    if (dump_requested.exchange(false) && p->cfg.on_dump != nullptr) p->cfg.on_dump();
+    if (dump_requested.exchange(false) && p->cfg.on_dump != nullptr) {
+      tsan_loud loud;
+      p->cfg.on_dump();
+    }
 
     for (std::size_t i = 0; i < n; ++i) {
       worker* w = p->workers[i].get();
@@ -191,10 +193,11 @@ void monitor_main(pool* p) {
         // while all_lock is held.
         spinlock_lock lk = locked(p->all_lock);
         if (w->schedtick.load(std::memory_order_seq_cst) != t) continue;
-        g = goroutine_view{cur->goid, cur->parent, cur->created_pc, fiber_state::running, "",
-                           v.since, static_cast<int>(i)};
+        g = goroutine_view{cur->goid, cur->parent, cur->created_pc,    fiber_state::running,
+                           "",        v.since,     static_cast<int>(i)};
       }
       v.reported = true;
+      tsan_loud loud;
       p->cfg.on_stuck(g, now - v.since);
     }
 
@@ -203,6 +206,7 @@ void monitor_main(pool* p) {
       switch (look_for_deadlock(p)) {
         case verdict::asleep:
           if (suspect && tick_sum(p) == suspect_ticks && p->cfg.on_deadlock != nullptr) {
+            tsan_loud loud;
             p->cfg.on_deadlock();  // does not return
           }
           suspect = true;
@@ -321,8 +325,8 @@ std::vector<goroutine_view> goroutines() {
 goroutine_view self_view() noexcept {
   fiber* f = current();
   if (f == nullptr) return {};
-  return goroutine_view{f->goid,  f->parent, f->created_pc, fiber_state::running, "",
-                        f->since, worker_index()};
+  return goroutine_view{f->goid, f->parent, f->created_pc, fiber_state::running,
+                        "",      f->since,  worker_index()};
 }
 
 }  // namespace rt::sched

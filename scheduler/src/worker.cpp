@@ -112,15 +112,6 @@ fiber* fiber_of(bf::context* ctx) noexcept {
   return reinterpret_cast<fiber*>((end + 255) & ~std::uintptr_t{255});
 }
 
-// Hands make_worker_context the stack we already carved; gives it back to the pool
-// when Boost destroys the context.
-struct carved_stack {
-  stack s;
-  boost::context::stack_context sctx;
-  boost::context::stack_context allocate() const noexcept { return sctx; }
-  void deallocate(boost::context::stack_context&) const noexcept { stacks().deallocate(s); }
-};
-
 // ---- ThreadSanitizer and fibers --------------------------------------------------------
 // The scheduler is built without ThreadSanitizer's instrumentation (RT_NO_TSAN in
 // CMakeLists.txt) and tells it what goroutines need to know, as Go's runtime tells its
@@ -171,6 +162,26 @@ void tsan_switching(worker* w, bf::context* to) noexcept {
 }
 #endif
 
+// Hands make_worker_context the stack we already carved; gives it back to the pool
+// when Boost destroys the context (a fiber that returned from fiber_entry), with the
+// fiber's ThreadSanitizer context: TSan counts those as threads, and has a limit.
+struct carved_stack {
+  stack s;
+  boost::context::stack_context sctx;
+#if defined(RT_TSAN)
+  void* tsan_fiber;
+#endif
+  boost::context::stack_context allocate() const noexcept {
+    return sctx;
+  }
+  void deallocate(boost::context::stack_context&) const noexcept {
+#if defined(RT_TSAN)
+    tsan_destroy(tsan_fiber);
+#endif
+    stacks().deallocate(s);
+  }
+};
+
 fiber* create_fiber(pool* p, bool big) {
   static std::atomic<unsigned> stagger{0};
   stack s = stacks().allocate(big ? p->cfg.big_stack_size : p->cfg.stack_size);
@@ -190,12 +201,15 @@ fiber* create_fiber(pool* p, bool big) {
   sctx.size = at - reinterpret_cast<std::uintptr_t>(s.base);
   // make_worker_context returns a second reference next to the context's own; the
   // context's own one is released by Boost after the fiber terminates.
-  f->ctx = bf::make_worker_context(bf::launch::post, carved_stack{s, sctx}, fiber_entry{}, f).get();
-  if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
-  registry_add(p, f);
 #if defined(RT_TSAN)
   f->tsan_fiber = tsan_make();
+  carved_stack carved{s, sctx, f->tsan_fiber};
+#else
+  carved_stack carved{s, sctx};
 #endif
+  f->ctx = bf::make_worker_context(bf::launch::post, carved, fiber_entry{}, f).get();
+  if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
+  registry_add(p, f);
   return f;
 }
 
@@ -633,8 +647,8 @@ std::atomic<int> plain_refs{0};
 
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
-  for (;;) {  // quiet (see tsan_make) but for the goroutine's own code
-    asan_resumed();  // first run, or taken from a fiber cache by go()
+  for (;;) {                       // quiet (see tsan_make) but for the goroutine's own code
+    asan_resumed();                // first run, or taken from a fiber cache by go()
     tsan_quiet_end();
     tsan_acquire(f->stack_base);  // the stack's previous goroutine ended before
     tsan_acquire(f);              // go() happens before the goroutine starts

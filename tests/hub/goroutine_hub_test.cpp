@@ -227,14 +227,17 @@ TEST_CASE("every go() sees the parent's hub as it is then: each kind of change b
         {"a plain thread tags it",
          [&] { std::thread([&] { h.scope().set_tag("thread", "t"); }).join(); }},
     };
+    // The children's views are taken outside CHECK_MESSAGE: its message lives in a
+    // thread_local of doctest's, and child_view() parks (and may resume on another thread).
     for (const auto& [what, change] : changes) {
       const hub_view before = view_of(h);
-      CHECK_MESSAGE(child_view() == before, what, ": the first child");
-      CHECK_MESSAGE(child_view() == before, what, ": a second child, nothing changed");
+      const hub_view first = child_view(), second = child_view();
+      CHECK_MESSAGE(first == before, what, ": the first child");
+      CHECK_MESSAGE(second == before, what, ": a second child, nothing changed");
       change();
-      const hub_view after = view_of(h);
+      const hub_view after = view_of(h), third = child_view();
       CHECK_MESSAGE(!(after == before), what, ": the change is visible to the parent");
-      CHECK_MESSAGE(child_view() == after, what, ": the child spawned after the change");
+      CHECK_MESSAGE(third == after, what, ": the child spawned after the change");
     }
   });
 }

@@ -141,13 +141,13 @@ TEST_CASE("goroutine ids are unique and non-zero; 0 outside goroutines") {
 }
 
 TEST_CASE("num_goroutine counts goroutines that exist") {
-  rt::wait_group started, release;
+  rt::wait_group started, release, finished;
   release.add(1);
   const int before = rt::num_goroutine();
   CHECK(before >= 1);  // the main goroutine
   for (int i = 0; i < 100; ++i) {
     started.add(1);
-    rt::go([&] {
+    finished.go([&] {
       started.done();
       release.wait();
     });
@@ -155,6 +155,7 @@ TEST_CASE("num_goroutine counts goroutines that exist") {
   started.wait();
   CHECK(rt::num_goroutine() == before + 100);
   release.done();
+  finished.wait();  // the goroutines still use `release` as they wake
 }
 
 TEST_CASE("gomaxprocs matches the GOMAXPROCS environment variable") {

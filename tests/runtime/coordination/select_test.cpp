@@ -197,8 +197,10 @@ TEST_CASE("the same channel in two cases of one select") {
   CHECK(i < 2);
   // A send and a receive case on one unbuffered channel: another goroutine takes the send.
   auto u = rt::make_chan<int>();
-  rt::go([u] { CHECK(u.recv() == 2); });
+  rt::wait_group wg;
+  wg.go([u] { CHECK(u.recv() == 2); });
   CHECK(rt::select(rt::case_recv(u), rt::case_send(u, 2)) == 1);
+  wg.wait();  // its CHECK belongs to this test case
 }
 
 TEST_CASE("timeouts with rt::after and cancellation with ctx.done()") {

@@ -140,6 +140,15 @@ int report_leaks() {
         auto forgotten = rt::make_chan<int>();
         for (int i = 0; i < 3; ++i) rt::go([forgotten] { forgotten.recv(); });
         rt::go([] { rt::sleep_for(1h); });
+        // Until all four are parked: a goroutine on another worker may not be yet.
+        const auto parked = [] {
+          int n = 0;
+          for (const rt::goroutine_info& g : rt::goroutines()) {
+            n += g.state == "chan receive" || g.state == "sleep" ? 1 : 0;
+          }
+          return n == 4;
+        };
+        while (!parked()) rt::yield();
       },
       opts);
 }
