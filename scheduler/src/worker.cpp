@@ -658,7 +658,13 @@ void fiber_entry::operator()(fiber* f) const noexcept {
     worker* w = this_worker();
     f->state = fiber_state::idle;
     f->goid = 0;
-    if (f->big || p->stopping.load(std::memory_order_relaxed)) return;
+    if (f->big || p->stopping.load(std::memory_order_relaxed)) {
+      // Boost terminates this fiber and frees its stack, control block and all: out of
+      // the registry first (a later fiber carved from the same stack would be linked in
+      // twice, and the registry's list would loop: seen with two rt::run at once).
+      registry_remove(p, f);
+      return;
+    }
     // Retire into a fiber cache; the next go() that takes it resumes us here.
     w->bsched->detach_worker_context(f->ctx);
     if (w->cache_len < local_cache_max) {

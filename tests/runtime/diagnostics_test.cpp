@@ -32,9 +32,10 @@ std::vector<rt::goroutine_info> started_at(const std::string& site) {
   return out;
 }
 
-// Waits (yielding) until n goroutines from `site` are parked with `state`.
+// Waits until n goroutines from `site` are parked with `state`; fails the test with the
+// dump when that has not happened after 20,000 looks (a wrong site or state, not a hang).
 void await_parked(const std::string& site, const std::string& state, std::size_t n) {
-  for (;;) {
+  for (int look = 0; look < 20000; ++look) {
     auto gs = started_at(site);
     if (gs.size() == n &&
         std::all_of(gs.begin(), gs.end(), [&](auto& g) { return g.state == state; })) {
@@ -42,6 +43,9 @@ void await_parked(const std::string& site, const std::string& state, std::size_t
     }
     rt::sleep_for(1ms);
   }
+  std::ostringstream dump;
+  rt::dump_goroutines(dump);
+  FAIL("no " << n << " goroutines [" << state << "] @ " << site << " in:\n" << dump.str());
 }
 
 }  // namespace
@@ -150,11 +154,11 @@ TEST_CASE("dump_goroutines: grouped by creation site and state, as text and as J
   const int line_recv = __LINE__ + 1;
   for (int i = 0; i < 50; ++i) wg.go([gate] { gate.recv(); });
   std::atomic<bool> stop{false};
+  auto sleeper = [&stop] {
+    while (!stop) rt::sleep_for(20ms);
+  };
   const int line_sleep = __LINE__ + 1;
-  for (int i = 0; i < 3; ++i)
-    wg.go([&stop] {
-      while (!stop) rt::sleep_for(20ms);
-    });
+  for (int i = 0; i < 3; ++i) wg.go(sleeper);
   await_parked(here(line_recv), "chan receive", 50);
   await_parked(here(line_sleep), "sleep", 3);
   std::ostringstream text;

@@ -148,6 +148,9 @@ int two_runs() {
                 ran[t].fetch_add(1);
               });
             }
+            // Walks the pool's registry, which the other run's ended main once stayed
+            // linked into (its freed fiber, then a new one on the same stack: a loop).
+            if (rt::goroutines().empty()) fail("goroutines() does not list main");
             wg.wait();
             return busy_main(10) + t;  // 55 or 56
           });
