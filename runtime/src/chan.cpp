@@ -39,6 +39,7 @@
 #include <stdexcept>
 
 #include "rt/chan.hpp"
+#include "rt/scheduler/fatal.hpp"
 #include "rt/scheduler/lock_fast.hpp"
 #include "rt/scheduler/race.hpp"
 
@@ -397,8 +398,7 @@ void block_forever(const char* reason) {
   sched::spinlock never_woken;
   sched::spinlock_lock lk = sched::locked(never_woken);
   sched::park(lk, reason);
-  std::fprintf(stderr, "rt: fatal error: a goroutine parked forever (%s) was woken\n", reason);
-  std::abort();
+  sched::fatal("a goroutine parked forever (%s) was woken", reason);
 }
 
 }  // namespace rt::detail

@@ -23,6 +23,7 @@
 #include "diagnostics_internal.hpp"
 #include "rt/blocking.hpp"
 #include "rt/diagnostics.hpp"
+#include "rt/scheduler/fatal.hpp"
 #include "rt/scheduler/scheduler.hpp"
 #include "rt/time.hpp"
 
@@ -291,11 +292,11 @@ std::string count(std::size_t n) {
 void report_deadlock() {
   std::ostringstream s;
   const std::vector<goroutine_info> gs = goroutines();
-  s << "fatal error: all goroutines are asleep - deadlock!\n\n" << count(gs.size()) << ":\n";
+  s << "rt: fatal error: all goroutines are asleep - deadlock!\n\n" << count(gs.size()) << ":\n";
   dump_goroutines(s, gs);
   std::fflush(stdout);
   write_stderr(s.str());
-  ::_exit(2);  // Go's exit status for a fatal error
+  sched::exit_now();
 }
 
 void report_dump() {

@@ -28,6 +28,7 @@
 #include "diagnostics_internal.hpp"
 #include "rt/detail/goroutine.hpp"
 #include "rt/runtime.hpp"
+#include "rt/scheduler/fatal.hpp"
 
 namespace rt {
 namespace {
@@ -130,8 +131,7 @@ void report_panic(std::uint64_t goid, std::exception_ptr e) noexcept {
   std::fprintf(stderr, "panic: goroutine %llu: %s\n", static_cast<unsigned long long>(goid),
                what.c_str());
   if (policy.load(std::memory_order_relaxed) == panic_policy::crash) {
-    std::fflush(nullptr);
-    std::_Exit(2);  // Go's exit status for an unrecovered panic
+    sched::exit_now();
   }
   std::lock_guard lk(panic_mu);
   if (--panics_in_flight == 0) panic_cv.notify_all();

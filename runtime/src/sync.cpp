@@ -30,6 +30,7 @@
 #include "rt/cond.hpp"
 #include "rt/mutex.hpp"
 #include "rt/rw_mutex.hpp"
+#include "rt/scheduler/fatal.hpp"
 #include "rt/scheduler/lock_fast.hpp"
 
 namespace rt {
@@ -40,8 +41,7 @@ constexpr int max_spins = 4;         // spin rounds before parking (Go's active_
 constexpr int pauses_per_spin = 30;  // Go's active_spin_cnt
 
 [[noreturn]] void fatal(const char* what, std::int32_t state) {
-  std::fprintf(stderr, "rt: fatal error: %s (state %#x)\n", what, static_cast<unsigned>(state));
-  std::abort();
+  sched::fatal("%s (state %#x)", what, static_cast<unsigned>(state));
 }
 
 std::int64_t now_ns() noexcept {

@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "internal.hpp"
+#include "rt/scheduler/fatal.hpp"
 #include "stack_pool.hpp"
 
 namespace rt::sched {
@@ -32,12 +33,11 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
   fiber* f = w != nullptr ? w->current : nullptr;
   if (f != nullptr && stack_pool::in_guard_page(info->si_addr)) {
     char buf[200];
-    int n = std::snprintf(buf, sizeof buf,
-                          "rt: fatal error: stack overflow in goroutine %llu (%zu KiB stack); "
-                          "raise rt::options::stack_size\n",
-                          static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
-    (void)!::write(2, buf, static_cast<std::size_t>(n));
-    ::_exit(2);
+    std::snprintf(buf, sizeof buf,
+                  "stack overflow in goroutine %llu (%zu KiB stack); "
+                  "raise rt::options::stack_size",
+                  static_cast<unsigned long long>(f->goid), f->stack_size / 1024);
+    fatal_in_signal_handler(buf);
   }
   // Not ours: let the previous handler (or the default action) deal with it.
   ::sigaction(SIGSEGV, &previous_segv, nullptr);

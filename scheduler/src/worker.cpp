@@ -53,6 +53,7 @@
 #include <system_error>
 
 #include "internal.hpp"
+#include "rt/scheduler/fatal.hpp"
 #include "rt/scheduler/lock_fast.hpp"
 #include "stack_pool.hpp"
 
@@ -67,17 +68,6 @@ namespace bf = boost::fibers;
 constexpr int local_cache_max = 64;     // idle fibers kept per worker
 constexpr int global_cache_max = 1024;  // idle fibers kept for all workers
 thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
-
-[[noreturn]] void fatal(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  std::fprintf(stderr, "rt: fatal error: %.*s\n", n, buf);
-  std::fflush(nullptr);
-  ::_exit(2);  // Go's exit status for a fatal runtime error
-}
 
 // ---- fork ---------------------------------------------------------------------------
 // After fork() only the forking thread exists in the child: the other workers, and the
