@@ -3,11 +3,11 @@
 // Owns: the runtime lifecycle (which pool runs, who stops it), the goroutine entry
 // point handed to the scheduler, panics, and GOMAXPROCS resolution.
 // Invariants: at most one pool runs at a time, shared by every run() in progress (two
-// threads may call run() at once: both mains run on it) and by plain-thread go()s; it
-// stops when the last run() using it returns, unless a plain-thread go() started it
-// (the default runtime), which lives until process exit. A run() whose options the
-// running pool cannot honour throws, except that an idle default runtime is restarted
-// with them. Every goroutine record built by go_begin() is destroyed exactly once.
+// threads may call run() at once: the main goroutines of both run on it) and by plain-thread go()s;
+// it stops when the last run() using it returns, unless a plain-thread go() started it (the default
+// runtime), which lives until process exit. A run() whose options the running pool cannot honour
+// throws, except that an idle default runtime is restarted with them. Every goroutine record built
+// by go_begin() is destroyed exactly once.
 #include <cxxabi.h>
 #include <sched.h>
 #include <unistd.h>
@@ -272,7 +272,7 @@ job& go_begin() {
 }
 
 void go_cancel(job& j) noexcept {
-  sched::fiber* f = fiber_of(j);
+  sched::fiber* f = fiber_of_job(j);
   goroutine* g = record_of(f);
   destroy_locals(g->locals);
   g->~goroutine();
@@ -280,7 +280,7 @@ void go_cancel(job& j) noexcept {
 }
 
 void go_commit(job& j, exit_hook on_exit) {
-  sched::fiber* f = fiber_of(j);
+  sched::fiber* f = fiber_of_job(j);
   record_of(f)->on_exit = on_exit;
   sched::launch(f);
 }
@@ -341,7 +341,7 @@ int run_main(job& main, const options& opts) {
 
   // The main goroutine's exit hook: runs after main's panic (if any) was reported, its
   // task-locals are gone and it no longer counts as live. Counts everyone but the other
-  // runs' mains; goroutines whose last statement woke main may still be finishing (a
+  // runs' main goroutines; goroutines whose last statement woke main may still be finishing (a
   // wg.go goroutine never is: its done() comes after finished()): give them a moment.
   struct done_signal {
     std::mutex mu;

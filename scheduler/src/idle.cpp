@@ -75,7 +75,7 @@ fiber* steal_from(worker* w, worker* v, std::int64_t now) noexcept {
     }
   }
   fiber* batch[runq::capacity / 2];
-  std::uint32_t n = v->q.grab(batch);
+  std::uint32_t n = v->q.steal_half(batch);
   if (n == 0) return nullptr;
   w->stole_at = now;
   for (std::uint32_t i = 1; i < n; ++i) w->q.push(batch[i]);  // own ring is empty
@@ -203,7 +203,7 @@ bool spin(worker* w) noexcept {
       }
     }
     if (f != nullptr) {
-      w->next_to_run = f;
+      w->pick_first = f;
       stop_spinning(w);
       return true;
     }

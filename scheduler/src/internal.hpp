@@ -4,7 +4,7 @@
 //
 // Invariant (ownership): a runnable fiber is in exactly one place — a worker's run-next
 // slot, a worker's local ring, or the global injection queue — and a fiber in none of
-// them is running, parked (in some primitive's wait queue) or idle (in a fiber cache).
+// them is running, parked (in some primitive's wait queue) or cached (finished, in a fiber cache).
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
@@ -30,7 +30,7 @@ namespace rt::sched {
 // outside that range (push: tail, push_front: head - 1, both checked against capacity).
 // tail_ moves only by the owner, with a release store that publishes the slot it
 // filled. head_ holds the head position (low 32 bits) and a tag (high 32 bits) that
-// push_front increments as it moves the position back; pop and grab move the position
+// push_front increments as it moves the position back; pop and steal_half move the position
 // forwards by CAS on the whole word. So a head word, once left, never recurs (short of
 // 2^32 push_fronts during one thief's read), and a CAS from a word read earlier succeeds
 // only if no fiber was taken or put back at the head since: a thief whose slots went
@@ -49,7 +49,7 @@ class basic_runq {
     const std::uint32_t t = tail_.load(std::memory_order_relaxed);
     if (t - h >= capacity) return false;
     buf_[t % capacity].store(f, std::memory_order_relaxed);
-    tail_.store(t + 1, std::memory_order_release);  // publishes buf_[t] to grab()
+    tail_.store(t + 1, std::memory_order_release);  // publishes buf_[t] to steal_half()
     return true;
   }
 
@@ -81,9 +81,9 @@ class basic_runq {
     }
   }
 
-  // grab moves up to half of the queue (at least one) into out (any thread); returns
+  // steal_half moves up to half of the queue (at least one) into out (any thread); returns
   // how many. `out` has room for capacity / 2.
-  std::uint32_t grab(fiber** out) noexcept {
+  std::uint32_t steal_half(fiber** out) noexcept {
     for (;;) {
       std::uint64_t hw = head_.load(std::memory_order_acquire);
       const std::uint32_t h = pos(hw);
@@ -162,11 +162,12 @@ struct worker {
   // The lock a fiber suspending here hands to Boost, which unlocks it on this thread right
   // after the switch (see suspend_releasing in worker.cpp). Empty in between.
   spinlock_lock handoff;
-  fiber* next_to_run = nullptr;    // launch(): the child to switch to
+  fiber* pick_first =
+      nullptr;  // pick_next returns it before any queue: launch()'s child, spin()'s steal
   bool parent_to_runnext = false;  // launch(): where awakened() puts the parent
   bool yielding = false;           // yield(): awakened() queues without waking
   bool spinning = false;           // counted in pool::nspinning
-  fiber* cache = nullptr;          // idle fibers, linked by fiber::next
+  fiber* cache = nullptr;          // cached fibers, linked by fiber::next
   int cache_len = 0;
   std::uint32_t rng = 0;
   std::uint32_t timer_tick = 0;
@@ -272,7 +273,7 @@ struct pool {
   std::vector<worker*> idle;
   std::atomic<bool> stopping{false};
   spinlock cache_lock;     // guards cache, cache_len
-  fiber* cache = nullptr;  // idle fibers shared by all workers
+  fiber* cache = nullptr;  // cached fibers shared by all workers
   int cache_len = 0;
   // ---- the I/O poller (poller.cpp) ----
   int netfd = -1;    // the edge-triggered epoll instance
@@ -293,12 +294,12 @@ struct pool {
 };
 
 // The running pool, or nullptr. Set by start(), cleared by stop().
-extern std::atomic<pool*> the_pool;
+extern std::atomic<pool*> running_pool;
 
 // pool_ref pins the running pool for the calling thread. On a worker it is that
 // worker's pool (alive while the thread runs); on a plain thread it is counted, and
 // stop() does not free a pool until every plain-thread pool_ref taken before it cleared
-// the_pool has ended (seq_cst on both sides: either the taker sees nullptr, or stop()
+// running_pool has ended (seq_cst on both sides: either the taker sees nullptr, or stop()
 // sees its count). get() is nullptr when no pool runs.
 class pool_ref {
  public:
@@ -363,7 +364,7 @@ inline void wakep(pool* p) noexcept {
 }
 // wake_worker interrupts w's park (a write to its eventfd, or the poller's break).
 void wake_worker(worker* w) noexcept;
-// spin: C1, looks for work for a few microseconds; true with the work in next_to_run.
+// spin: C1, looks for work for a few microseconds; true with the work in pick_first.
 bool spin(worker* w) noexcept;
 // stop_spinning: w found work; the last spinner to do so wakes another (Go's rule).
 void stop_spinning(worker* w) noexcept;

@@ -23,7 +23,7 @@
 namespace rt::sched {
 namespace {
 
-enum status : int { st_idle = 0, st_pending = 1, st_done = 2 };
+enum status : int { st_unarmed = 0, st_pending = 1, st_done = 2 };
 
 std::int64_t ns(clock::time_point tp) noexcept {
   return tp.time_since_epoch().count();
@@ -88,7 +88,7 @@ void publish_next(worker* w) noexcept {
 void timer_start(timer* t) {
   tsan_quiet quiet;
   tsan_release(t);  // what the starter wrote happens before fire() reads it
-  pool* p = the_pool.load(std::memory_order_acquire);
+  pool* p = running_pool.load(std::memory_order_acquire);
   worker* w = this_worker();
   if (w == nullptr) w = p->workers.front().get();
   const std::int64_t when = ns(t->when);
@@ -116,7 +116,7 @@ bool timer_stop(timer* t) noexcept {
   spinlock_lock lk = locked(w->timer_lock);
   if (t->status.load(std::memory_order_relaxed) == st_pending) {
     remove_at(w, static_cast<std::size_t>(t->heap_index));
-    t->status.store(st_idle, std::memory_order_relaxed);
+    t->status.store(st_unarmed, std::memory_order_relaxed);
     publish_next(w);
     return true;
   }
@@ -162,7 +162,7 @@ void orphan_timers(worker* w) noexcept {
     timer* t = e.t;
     t->heap = nullptr;  // a later timer_stop, in this pool's successor, finds nothing to do
     t->heap_index = -1;
-    t->status.store(st_idle, std::memory_order_relaxed);
+    t->status.store(st_unarmed, std::memory_order_relaxed);
     if (t->orphaned != nullptr) t->orphaned(t);  // from here on, t may be gone
   }
   w->heap.clear();

@@ -59,14 +59,14 @@
 
 namespace rt::sched {
 
-std::atomic<pool*> the_pool{nullptr};
+std::atomic<pool*> running_pool{nullptr};
 
 namespace {
 
 namespace bf = boost::fibers;
 
-constexpr int local_cache_max = 64;     // idle fibers kept per worker
-constexpr int global_cache_max = 1024;  // idle fibers kept for all workers
+constexpr int local_cache_max = 64;     // cached fibers kept per worker
+constexpr int global_cache_max = 1024;  // cached fibers kept for all workers
 thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
 // ---- fork ---------------------------------------------------------------------------
@@ -78,7 +78,7 @@ thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullp
 bool forked_child = false;
 
 void on_fork_child() {
-  if (the_pool.load(std::memory_order_relaxed) != nullptr) forked_child = true;
+  if (running_pool.load(std::memory_order_relaxed) != nullptr) forked_child = true;
 }
 
 [[noreturn]] void fatal_in_forked_child() {
@@ -97,7 +97,7 @@ using context_type = bf::worker_context<fiber_entry, fiber*>;
 // The control block sits right above the Boost context on the same stack (see
 // create_fiber): make_worker_context places the context at the 256-aligned address
 // below the stack pointer we hand it, which is the control block's address.
-fiber* fiber_of(bf::context* ctx) noexcept {
+fiber* fiber_of_context(bf::context* ctx) noexcept {
   auto end = reinterpret_cast<std::uintptr_t>(ctx) + sizeof(context_type);
   return reinterpret_cast<fiber*>((end + 255) & ~std::uintptr_t{255});
 }
@@ -141,7 +141,7 @@ void tsan_switching(worker* w, bf::context* to) noexcept {
   } else if (to->is_context(bf::type::main_context)) {
     target = w->tsan_main;
   } else {
-    target = fiber_of(to)->tsan_fiber;
+    target = fiber_of_context(to)->tsan_fiber;
   }
   // The thread's start (when its thread_locals were initialised) happens before whatever
   // runs on it, and that before the thread's end (when they are destroyed): a goroutine's
@@ -198,7 +198,8 @@ fiber* create_fiber(pool* p, bool big) {
   carved_stack carved{s, sctx};
 #endif
   f->ctx = bf::make_worker_context(bf::launch::post, carved, fiber_entry{}, f).get();
-  if (fiber_of(f->ctx) != f) fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
+  if (fiber_of_context(f->ctx) != f)
+    fatal("fiber control block misplaced (Boost.Fiber layout changed?)");
   registry_add(p, f);
   return f;
 }
@@ -233,7 +234,7 @@ void asan_switching(worker* w, void** from, bf::context* to) noexcept {
     size = w->asan_main_size;
     w->asan_resume_fake = &w->asan_main_fake;
   } else {
-    fiber* f = fiber_of(to);  // frames lie between the stack's base and the control block
+    fiber* f = fiber_of_context(to);  // frames lie between the stack's base and the control block
     bottom = f->stack_base;
     size = static_cast<std::size_t>(reinterpret_cast<char*>(f) - static_cast<char*>(f->stack_base));
     w->asan_resume_fake = &f->asan_fake_stack;
@@ -279,8 +280,8 @@ std::uint64_t next_goid(worker* w) noexcept {
   return w->goid_next++;
 }
 
-// Owner-only counter bump: a plain store, no read-modify-write.
-void bump(std::atomic<std::int64_t>& c) noexcept {
+// Owner-only counter increment: a plain store, no read-modify-write.
+void owner_increment(std::atomic<std::int64_t>& c) noexcept {
   c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -295,7 +296,7 @@ void inject(pool* p, fiber* f) noexcept {
 void push_local(pool* p, worker* w, fiber* f) noexcept {
   if (!w->q.push(f)) {
     fiber* batch[runq::capacity / 2 + 1];
-    std::uint32_t n = w->q.grab(batch);
+    std::uint32_t n = w->q.steal_half(batch);
     batch[n++] = f;
     p->inject.enqueue_bulk(batch, n);
     p->ninject.fetch_add(static_cast<int>(n), std::memory_order_relaxed);
@@ -387,7 +388,7 @@ fiber* find_local(pool* p, worker* w) noexcept {
   return take_global(p, w);
 }
 
-// free_cached gives the stacks of idle fibers (suspended in fiber_entry, in no queue)
+// free_cached gives the stacks of cached fibers (suspended in fiber_entry, in no queue)
 // back to the stack pool: their Boost contexts live on those stacks and own nothing else.
 void free_cached(pool* p, fiber* f) noexcept {
   while (f != nullptr) {
@@ -422,7 +423,7 @@ class algo final : public bf::algo::algorithm {
     // A goroutine that yielded (or was launched over) on this thread, now fully
     // suspended: take it out of Boost's bookkeeping and queue it.
     w_->bsched->detach_worker_context(ctx);
-    fiber* f = fiber_of(ctx);
+    fiber* f = fiber_of_context(ctx);
     f->state = fiber_state::runnable;
     f->since = coarse_now();
     if (w_->parent_to_runnext) {
@@ -461,7 +462,7 @@ class algo final : public bf::algo::algorithm {
   }
 
   bool has_ready_fibers() const noexcept override {
-    return w_->next_to_run != nullptr || w_->runnext.load() != nullptr || !w_->q.empty();
+    return w_->pick_first != nullptr || w_->runnext.load() != nullptr || !w_->q.empty();
   }
 
   // The idle loop (dispatcher context, nothing local to run).
@@ -475,7 +476,7 @@ class algo final : public bf::algo::algorithm {
     std::int64_t now = now_ns();
     bool fired = false;
     for (auto& v : p_->workers) fired |= run_timers(v.get(), now, v.get() != w_);
-    if (fired || w_->next_to_run != nullptr || !w_->q.empty() || w_->runnext.load() != nullptr) {
+    if (fired || w_->pick_first != nullptr || !w_->q.empty() || w_->runnext.load() != nullptr) {
       return;
     }
     // Out of local work: look at the sockets before looking at other workers (Go's
@@ -540,9 +541,9 @@ class algo final : public bf::algo::algorithm {
       if (!in_dispatcher) return take(w->dispatcher);
       netpoll(p_, 0);
     }
-    fiber* f = w->next_to_run;
+    fiber* f = w->pick_first;
     if (f != nullptr) {
-      w->next_to_run = nullptr;
+      w->pick_first = nullptr;
     } else {
       f = find_local(p_, w);
     }
@@ -707,7 +708,7 @@ pool_ref::pool_ref() noexcept {
   }
   counted_ = true;
   plain_refs.fetch_add(1, std::memory_order_seq_cst);
-  p_ = the_pool.load(std::memory_order_seq_cst);
+  p_ = running_pool.load(std::memory_order_seq_cst);
 }
 
 pool_ref::~pool_ref() {
@@ -717,7 +718,7 @@ pool_ref::~pool_ref() {
 void start(const config& cfg) {
   tsan_quiet quiet;
   std::lock_guard lk(lifecycle_mu);
-  if (the_pool.load() != nullptr) throw std::logic_error("rt: scheduler already running");
+  if (running_pool.load() != nullptr) throw std::logic_error("rt: scheduler already running");
   install_segv_handler();
   static std::once_flag once;
   std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
@@ -745,7 +746,7 @@ void start(const config& cfg) {
     ::epoll_ctl(p->workers.back()->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
   }
   pool* raw = p.release();
-  the_pool.store(raw, std::memory_order_release);
+  running_pool.store(raw, std::memory_order_release);
   for (auto& w : raw->workers) w->thread = std::thread(worker_main, raw, w.get());
   monitor_start(raw);
 }
@@ -753,7 +754,7 @@ void start(const config& cfg) {
 bool stop(std::chrono::milliseconds grace) {
   tsan_quiet quiet;
   std::lock_guard lk(lifecycle_mu);
-  pool* p = the_pool.load();
+  pool* p = running_pool.load();
   if (p == nullptr) return true;
   p->stopping.store(true, std::memory_order_seq_cst);
   monitor_stop(p);
@@ -779,7 +780,7 @@ bool stop(std::chrono::milliseconds grace) {
       all = false;
     }
   }
-  the_pool.store(nullptr, std::memory_order_seq_cst);
+  running_pool.store(nullptr, std::memory_order_seq_cst);
   if (!all) return false;  // a stuck worker still uses the pool: it is never freed
   // Plain threads that took the pool before it was cleared (an unpark racing this stop)
   // finish with it before it goes; later ones see nullptr.
@@ -800,7 +801,7 @@ bool stop(std::chrono::milliseconds grace) {
 }
 
 bool running() noexcept {
-  return the_pool.load(std::memory_order_acquire) != nullptr;
+  return running_pool.load(std::memory_order_acquire) != nullptr;
 }
 
 int workers() noexcept {
@@ -865,7 +866,7 @@ void launch(fiber* f) noexcept {
   f->parent = parent != nullptr ? static_cast<std::uint64_t>(parent->goid) : 0;
   f->goid = next_goid(w);
   if (w != nullptr) {
-    bump(w->launched);
+    owner_increment(w->launched);
   } else {
     p->launched_outside.fetch_add(1, std::memory_order_relaxed);
   }
@@ -877,14 +878,14 @@ void launch(fiber* f) noexcept {
   // Child-first: pick_next returns f; after the switch awakened(parent) puts the
   // parent in the run-next slot.
   tsan_release(f);
-  w->next_to_run = f;
+  w->pick_first = f;
   w->parent_to_runnext = true;
   w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
   asan_resumed();
 }
 
 void finished() noexcept {
-  bump(this_worker()->finished);
+  owner_increment(this_worker()->finished);
 }
 
 fiber* current() noexcept {

@@ -1,10 +1,10 @@
 // Tests for the local run queue alone (rt::sched::basic_runq in scheduler/src/internal.hpp):
-// one owner thread pushing and popping distinct tokens while 1 to 3 thief threads grab
+// one owner thread pushing and popping distinct tokens while 1 to 3 thief threads steal
 // half the queue at a time, at capacities 8 and 256, near empty, mixed and always full
 // (the owner then moves half the ring out itself, as push_local does). Checks that every
-// token comes out exactly once (none lost, none taken twice), that every grab is a run
+// token comes out exactly once (none lost, none taken twice), that every steal is a run
 // of consecutive tokens in push order, that each taker sees tokens in increasing order,
-// and the bounds (push fails exactly when full, grab takes half rounded up).
+// and the bounds (push fails exactly when full, a steal takes half rounded up).
 //
 // Tokens are fake fiber pointers, never dereferenced. Plain threads only: the doctest
 // session runs inside rt::run, but no goroutine is involved. When the queue has a
@@ -46,7 +46,7 @@ const char* name_of(mode m) {
 }
 
 // What one taker (owner or thief) saw: tokens must come out in increasing order for each,
-// and every grab must be a run of consecutive tokens.
+// and every steal must be a run of consecutive tokens.
 struct taker_log {
   std::uint64_t last = 0;
   bool any = false;
@@ -86,7 +86,7 @@ void hammer(int thieves, mode m, long tokens) {
       taker_log& log = logs[static_cast<std::size_t>(k)];
       for (;;) {
         const bool last_round = owner_done.load(std::memory_order_acquire);
-        if (!q.empty()) log.took(seen, batch, q.grab(batch), Q::capacity / 2);
+        if (!q.empty()) log.took(seen, batch, q.steal_half(batch), Q::capacity / 2);
         if (last_round) return;
       }
     });
@@ -114,7 +114,7 @@ void hammer(int thieves, mode m, long tokens) {
       if (!q.push(token(next))) {
         // Full: move half out to make room, as push_local does with the global queue
         // (thieves may have emptied it meanwhile: then there is nothing to move).
-        own.took(seen, batch, q.grab(batch), Q::capacity / 2);
+        own.took(seen, batch, q.steal_half(batch), Q::capacity / 2);
         if (!q.push(token(next))) ++bad_push;  // only the owner pushes: room now
       }
       ++next;
@@ -137,9 +137,9 @@ void hammer(int thieves, mode m, long tokens) {
     const std::string who = where + (k == 0 ? ", owner" : ", thief " + std::to_string(k));
     if (!has_push_front<Q>) {  // tokens put at the head come out of push order
       CHECK_MESSAGE(logs[k].order_errors == 0, who, ": took tokens out of push order");
-      CHECK_MESSAGE(logs[k].gap_errors == 0, who, ": a grab was not a run of consecutive tokens");
+      CHECK_MESSAGE(logs[k].gap_errors == 0, who, ": a steal was not a run of consecutive tokens");
     }
-    CHECK_MESSAGE(logs[k].oversize_errors == 0, who, ": a grab took more than half");
+    CHECK_MESSAGE(logs[k].oversize_errors == 0, who, ": a steal took more than half");
   }
 }
 
@@ -157,12 +157,12 @@ void bounds() {
   CHECK(q.empty());
   CHECK(q.pop() == nullptr);
   fiber* batch[Q::capacity / 2];
-  CHECK(q.grab(batch) == 0);
+  CHECK(q.steal_half(batch) == 0);
   for (std::uint32_t i = 0; i < Q::capacity; ++i) REQUIRE(q.push(token(i)));
   CHECK(q.size() == Q::capacity);
   CHECK_FALSE(q.push(token(Q::capacity)));  // full: refused, nothing overwritten
   CHECK(q.size() == Q::capacity);
-  CHECK(q.grab(batch) == Q::capacity / 2);  // half
+  CHECK(q.steal_half(batch) == Q::capacity / 2);  // half
   for (std::uint32_t i = 0; i < Q::capacity / 2; ++i) CHECK(index_of(batch[i]) == i);
   // Refill to full across the wrap of the ring, then drain in order.
   for (std::uint32_t i = 0; i < Q::capacity / 2; ++i) REQUIRE(q.push(token(Q::capacity + i)));
@@ -182,16 +182,16 @@ void bounds() {
     fiber* f = q.pop();
     REQUIRE(f != nullptr);
     CHECK(index_of(f) == 1000);
-    CHECK(q.grab(batch) == Q::capacity / 2);
+    CHECK(q.steal_half(batch) == Q::capacity / 2);
     for (std::uint32_t i = 0; i < Q::capacity / 2; ++i) CHECK(index_of(batch[i]) == i);
     while (q.pop() != nullptr) {
     }
     CHECK(q.empty());
   }
-  // grab of 1, 2, 3 queued takes 1, 1, 2 (half rounded up).
+  // steal_half of 1, 2, 3 queued takes 1, 1, 2 (half rounded up).
   for (std::uint32_t n = 1; n <= 3; ++n) {
     for (std::uint32_t i = 0; i < n; ++i) REQUIRE(q.push(token(i)));
-    CHECK(q.grab(batch) == n - n / 2);
+    CHECK(q.steal_half(batch) == n - n / 2);
     while (q.pop() != nullptr) {
     }
   }
@@ -199,7 +199,7 @@ void bounds() {
 
 }  // namespace
 
-TEST_CASE("runq bounds: full refuses, grab takes half, order survives the ring's wrap") {
+TEST_CASE("runq bounds: full refuses, steal_half takes half, order survives the ring's wrap") {
   bounds<rt::sched::basic_runq<8>>();
   bounds<rt::sched::basic_runq<256>>();
 }

@@ -24,7 +24,7 @@ static_assert(offsetof(sched::fiber, payload) == 0);
 inline goroutine* record_of(sched::fiber* f) noexcept {
   return std::launder(reinterpret_cast<goroutine*>(f->payload));
 }
-inline sched::fiber* fiber_of(job& j) noexcept {
+inline sched::fiber* fiber_of_job(job& j) noexcept {
   return reinterpret_cast<sched::fiber*>(&j);
 }
 
