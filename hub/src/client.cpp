@@ -172,8 +172,7 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   // 0. Sampling comes first: a sampled-out event costs nothing else.
   if (options_.sample_rate < 1.0 && !(uniform() < options_.sample_rate)) {
     sampled_out_.fetch_add(1, std::memory_order_relaxed);
-    debug_log("event dropped: sampled out (sample_rate " + std::to_string(options_.sample_rate) +
-              ")");
+    debug_log(fmt::format("event dropped: sampled out (sample_rate {})", options_.sample_rate));
     return false;
   }
   // 1. Defaults, never overwriting what the caller set (platform excepted).

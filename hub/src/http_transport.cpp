@@ -16,7 +16,8 @@
 //   3. Release mu and POST it (blocking this thread only, at most request_timeout; close()
 //      sets the abort flag and wakes the poll, which ends the request at once).
 //   4. Under mu, merge the response's rate limits and count the outcome.
-//   5. finish(seq): handled = seq, wake flushers; log the outcome if it was not a success.
+//   5. Log the outcome if it was not a success (outside mu), then finish(seq): handled =
+//      seq, wake flushers. So a flush that returned true saw every line already written.
 #include <curl/curl.h>
 
 #include <strings.h>
@@ -299,13 +300,13 @@ void http_transport_state::sender_loop() {
       lk.lock();  // step 4
       diagnostic = account(r, it.event_id, url, limits, stats);
     }
-    finish(it.seq);  // step 5
-    if (!diagnostic.empty() && log) {
+    if (!diagnostic.empty() && log) {  // logged before flushers see the item handled
       std::shared_ptr<spdlog::logger> l = log;
       lk.unlock();
       sdk_log(l, diagnostic);
       lk.lock();
     }
+    finish(it.seq);  // step 5
   }
 }
 
