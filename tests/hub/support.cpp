@@ -102,10 +102,11 @@ std::vector<http_request> http_receiver::requests() const {
   return requests_;
 }
 
-std::vector<http_request> http_receiver::wait_for_requests(std::size_t n) const {
+std::vector<http_request> http_receiver::wait_for_requests(std::size_t n,
+                                                          std::chrono::seconds patience) const {
   return rt::blocking([&] {
     std::unique_lock lk(mu_);
-    recorded_.wait(lk, [&] { return requests_.size() >= n; });
+    recorded_.wait_for(lk, patience, [&] { return requests_.size() >= n; });
     return requests_;
   });
 }

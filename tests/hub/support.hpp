@@ -6,6 +6,7 @@
 // destructor, so no test leaves a thread or socket behind.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -66,8 +67,10 @@ class http_receiver {
   int port() const { return port_; }
   std::vector<http_request> requests() const;
   // wait_for_requests blocks the calling thread (a goroutine: through rt::blocking) until
-  // at least `n` requests were recorded; returns requests() then.
-  std::vector<http_request> wait_for_requests(std::size_t n) const;
+  // at least `n` requests were recorded or `patience` passed (a bound for a wait that must
+  // succeed, so a broken test fails instead of hanging); returns requests() then.
+  std::vector<http_request> wait_for_requests(
+      std::size_t n, std::chrono::seconds patience = std::chrono::seconds(120)) const;
 
  private:
   void accept_loop();
