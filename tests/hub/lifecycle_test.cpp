@@ -115,7 +115,7 @@ TEST_CASE("http_timeout bounds each request of the client's HTTP transport") {
       rt::client_options{.dsn = dsn_for(server.receiver),
                          .debug = true,
                          .http_timeout = 100ms,
-      .debug_logger = std::make_shared<spdlog::logger>("test", sink)});
+                         .debug_logger = std::make_shared<spdlog::logger>("test", sink)});
   const std::string id = c->capture_message("times out", rt::level::info, {}, nullptr);
   CHECK(c->flush(patience));  // handled: the request timed out
   CHECK(c->stats() == rt::client_stats{{.failed = 1}});
@@ -137,4 +137,20 @@ TEST_CASE("50 x (init_client + capture): every replaced client still delivers it
   CHECK(requests.size() == 50);  // no retries: one request per event
   CHECK(got == ids);
   rt::init_client({.transport = std::make_shared<rt::noop_transport>()});
+}
+
+TEST_CASE("bind_client replacing a hub's client: the replaced clients still deliver") {
+  http_receiver receiver;
+  rt::hub h;
+  std::set<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    h.bind_client(std::make_shared<rt::client>(rt::client_options{.dsn = dsn_for(receiver)}));
+    ids.insert(h.capture_message("bound " + std::to_string(i)));
+  }
+  h.bind_client(nullptr);  // the last one is retired too
+  const auto requests = receiver.wait_for_requests(10);
+  std::set<std::string> got;
+  for (const http_request& r : requests) got.insert(envelope_event_id(r));
+  CHECK(requests.size() == 10);
+  CHECK(got == ids);
 }

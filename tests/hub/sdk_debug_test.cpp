@@ -270,3 +270,16 @@ TEST_CASE("stats through the transport interface, no downcast") {
   CHECK(c.stats().sent == 5);
   CHECK(std::make_shared<rt::memory_transport>()->stats() == rt::transport_stats{});
 }
+
+TEST_CASE("debug: the sync transport logs its failures too") {
+  http_receiver receiver(
+      [](const http_request&) { return http_answer{.status = 500, .body = "no"}; });
+  debug_log log;
+  auto t = std::make_shared<rt::http_sync_transport>(rt::dsn::parse(dsn_for(receiver)));
+  rt::client c(rt::client_options{.debug = true, .transport = t, .debug_logger = log.logger});
+  const std::string id = c.capture_message("sync", rt::level::info, {}, nullptr);
+  CHECK(log.sink->lines() ==
+        std::vector<std::string>{"[Sentry] event " + id + " failed: HTTP 500 from " +
+                                 url_for(receiver) + ", body: \"no\""});
+  CHECK(c.stats() == rt::client_stats{{.failed = 1}});
+}

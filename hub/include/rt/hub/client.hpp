@@ -71,6 +71,7 @@ struct client_stats : transport_stats {
   std::uint64_t sampled_out = 0;                 // by sample_rate
   std::uint64_t dropped_by_event_processor = 0;  // a scope or client processor returned nullopt
   std::uint64_t dropped_by_before_send = 0;      // before_send returned nullopt
+  bool operator==(const client_stats&) const = default;
 };
 
 class client {
