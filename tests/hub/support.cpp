@@ -103,7 +103,7 @@ std::vector<http_request> http_receiver::requests() const {
 }
 
 std::vector<http_request> http_receiver::wait_for_requests(std::size_t n,
-                                                          std::chrono::seconds patience) const {
+                                                           std::chrono::seconds patience) const {
   return rt::blocking([&] {
     std::unique_lock lk(mu_);
     recorded_.wait_for(lk, patience, [&] { return requests_.size() >= n; });
