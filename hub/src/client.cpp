@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <list>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "internal.hpp"
@@ -78,14 +79,18 @@ class retirer {
       workers_.emplace_front();
       const auto self = workers_.begin();
       // The thread cannot splice itself before this assignment: it needs mu_ first.
-      *self = std::thread([this, self, t = std::move(t), timeout]() mutable {
-        t->close(timeout);
-        t.reset();
-        std::lock_guard lk(mu_);
-        done_.splice(done_.end(), workers_, self);
-        cv_.notify_all();
-      });
+      try {
+        *self = std::thread([this, self, t, timeout]() {
+          t->close(timeout);
+          std::lock_guard lk(mu_);
+          done_.splice(done_.end(), workers_, self);
+          cv_.notify_all();
+        });
+      } catch (const std::system_error&) {
+        workers_.erase(self);  // no thread: what is queued is lost, as before retirement
+      }
     }
+    t.reset();  // with a thread running, not the last reference
     for (std::thread& th : finished) th.join();
   }
 
