@@ -32,6 +32,10 @@ class line_sink final : public spdlog::sinks::base_sink<std::mutex> {
     std::lock_guard lk(mutex_);
     return lines_;
   }
+  std::vector<spdlog::level::level_enum> levels() {
+    std::lock_guard lk(mutex_);
+    return levels_;
+  }
   // wait_for returns the first line containing `part`, blocking (through rt::blocking in
   // a goroutine) until one is logged.
   std::string wait_for(const std::string& part) {
@@ -59,11 +63,9 @@ class line_sink final : public spdlog::sinks::base_sink<std::mutex> {
   }
   void flush_() override {}
 
- public:
-  std::vector<spdlog::level::level_enum> levels_;  // guarded by mutex_
-
  private:
-  std::vector<std::string> lines_;  // guarded by mutex_
+  std::vector<std::string> lines_;                 // guarded by mutex_
+  std::vector<spdlog::level::level_enum> levels_;  // guarded by mutex_
   std::condition_variable_any logged_;
 };
 
@@ -91,7 +93,7 @@ TEST_CASE("debug: a 500 is logged with its status, URL and a body excerpt") {
   CHECK(log.sink->lines() ==
         std::vector<std::string>{"[Sentry] event " + id + " failed: HTTP 500 from " +
                                  url_for(receiver) + ", body: \"" + excerpt + "\" (319 bytes)"});
-  CHECK(log.sink->levels_ == std::vector{spdlog::level::warn});
+  CHECK(log.sink->levels() == std::vector{spdlog::level::warn});
   CHECK(transport_part(c->stats()) == rt::transport_stats{.failed = 1});
 }
 
