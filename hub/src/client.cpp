@@ -1,15 +1,23 @@
-// client.cpp — rt::client (rt/hub/client.hpp): option normalisation and the capture
-// pipeline of SPEC 3.3.
+// client.cpp — rt::client (rt/hub/client.hpp): option normalisation, the capture
+// pipeline of SPEC 3.3, the SDK's diagnostics log and the retirement of the transports of
+// destroyed clients.
 //
-// Owns: the client's options, processors and transport, all fixed after construction.
+// Owns: the client's options, processors and transport, all fixed after construction; the
+// process-wide retirer (one thread per transport still delivering, joined at exit).
 // Invariant: an event reaches the transport only after, in this order: sampling, the
 // defaults, the scope merge and its processors, the client processors, before_send; a
-// step that drops it ends the pipeline with an empty id.
+// step that drops it ends the pipeline with an empty id, counts it and (debug) logs why.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
+#include <list>
 #include <random>
+#include <system_error>
+#include <thread>
 
 #include "internal.hpp"
 #include "rt/diagnostics.hpp"
@@ -50,7 +58,79 @@ event usage_error(std::string value, level lvl) {
   return ev;
 }
 
+// The retirer: each retired transport gets a plain thread running close(timeout). A
+// thread that finished is joined by the next retirement; the rest at std::exit (an atexit
+// handler registered with the first retirement, so it runs before the destructors of
+// statics built earlier, spdlog's registry among them). Never destroyed.
+class retirer {
+ public:
+  static retirer& get() {
+    static retirer* const r = new retirer();
+    return *r;
+  }
+
+  void retire(std::shared_ptr<transport> t, std::chrono::nanoseconds timeout) {
+    static const bool registered = std::atexit([] { get().join_all(); }) == 0;
+    (void)registered;
+    std::list<std::thread> finished;  // threads that left their body: joined below
+    {
+      std::lock_guard lk(mu_);
+      finished.swap(done_);
+      workers_.emplace_front();
+      const auto self = workers_.begin();
+      // The thread cannot splice itself before this assignment: it needs mu_ first.
+      try {
+        *self = std::thread([this, self, t, timeout]() {
+          t->close(timeout);
+          std::lock_guard lk(mu_);
+          done_.splice(done_.end(), workers_, self);
+          cv_.notify_all();
+        });
+      } catch (const std::system_error&) {
+        workers_.erase(self);  // no thread: what is queued is lost, as before retirement
+      }
+    }
+    t.reset();  // with a thread running, not the last reference
+    for (std::thread& th : finished) th.join();
+  }
+
+ private:
+  void join_all() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return workers_.empty(); });
+    std::list<std::thread> finished;
+    finished.swap(done_);
+    lk.unlock();
+    for (std::thread& th : finished) th.join();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::list<std::thread> workers_;  // guarded by mu_: running close(timeout)
+  std::list<std::thread> done_;     // guarded by mu_: finished, not joined yet
+};
+
 }  // namespace
+
+namespace detail {
+
+std::shared_ptr<spdlog::logger> sdk_logger(const client_options& options) {
+  if (!options.debug) return nullptr;
+  if (options.debug_logger) return options.debug_logger;
+  static const std::shared_ptr<spdlog::logger> stderr_logger = std::make_shared<spdlog::logger>(
+      "sentry", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  return stderr_logger;
+}
+
+void sdk_log(const std::shared_ptr<spdlog::logger>& logger, std::string_view message) {
+  if (logger) logger->warn("[Sentry] {}", message);
+}
+
+void retire_transport(std::shared_ptr<transport> t, std::chrono::nanoseconds timeout) {
+  retirer::get().retire(std::move(t), timeout);
+}
+
+}  // namespace detail
 
 client::client(client_options options) : options_(std::move(options)) {
   options_.dsn = env_or(options_.dsn, "SENTRY_DSN");
@@ -61,14 +141,33 @@ client::client(client_options options) : options_(std::move(options)) {
   if (!options_.dsn.empty()) {
     rt::dsn parsed = dsn::parse(options_.dsn);  // throws dsn_error: then no client
     if (!options_.transport)
-      options_.transport = std::make_shared<http_transport>(std::move(parsed));
+      options_.transport = std::make_shared<http_transport>(
+          std::move(parsed), http_transport_options{.request_timeout = options_.http_timeout});
   }
   if (!options_.transport) options_.transport = std::make_shared<noop_transport>();
   options_.transport->configure(options_);
   detail::install_panic_observer();
 }
 
-client::~client() = default;
+client::~client() {
+  // The last holder of the transport retires it; a shared one is its other holders' job.
+  if (!closed_.load() && options_.transport && options_.transport.use_count() == 1 &&
+      options_.transport->delivers_in_background())
+    detail::retire_transport(std::move(options_.transport), options_.shutdown_timeout);
+}
+
+void client::debug_log(const std::string& message) const {
+  if (options_.debug) detail::sdk_log(detail::sdk_logger(options_), message);
+}
+
+client_stats client::stats() const {
+  client_stats s;
+  static_cast<transport_stats&>(s) = options_.transport->stats();
+  s.sampled_out = sampled_out_.load(std::memory_order_relaxed);
+  s.dropped_by_event_processor = dropped_by_processor_.load(std::memory_order_relaxed);
+  s.dropped_by_before_send = dropped_by_before_send_.load(std::memory_order_relaxed);
+  return s;
+}
 
 void client::add_event_processor(event_processor processor) {
   processors_.push_back(std::move(processor));
@@ -76,7 +175,11 @@ void client::add_event_processor(event_processor processor) {
 
 bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   // 0. Sampling comes first: a sampled-out event costs nothing else.
-  if (options_.sample_rate < 1.0 && !(uniform() < options_.sample_rate)) return false;
+  if (options_.sample_rate < 1.0 && !(uniform() < options_.sample_rate)) {
+    sampled_out_.fetch_add(1, std::memory_order_relaxed);
+    debug_log(fmt::format("event dropped: sampled out (sample_rate {})", options_.sample_rate));
+    return false;
+  }
   // 1. Defaults, never overwriting what the caller set (platform excepted).
   if (ev.event_id.empty()) ev.event_id = new_event_id();
   if (ev.timestamp == timestamp{}) ev.timestamp = std::chrono::system_clock::now();
@@ -87,7 +190,11 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   if (ev.environment.empty()) ev.environment = options_.environment;
   ev.platform = "native";
   // 2. The scope: merge, then its processors.
-  if (scope && !scope->apply_to(ev, hint)) return false;
+  if (scope && !scope->apply_to(ev, hint)) {
+    dropped_by_processor_.fetch_add(1, std::memory_order_relaxed);
+    debug_log("event " + ev.event_id + " dropped by a scope event processor");
+    return false;
+  }
   if (!ev.contexts.contains("goroutine")) {
     // Which goroutine captured it, and where that goroutine was started (for a panic:
     // the panicking goroutine, whose observer captures on it).
@@ -101,8 +208,13 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   }
   // 3. Client processors.
   for (const auto& p : processors_) {
+    const std::string id = options_.debug ? ev.event_id : std::string();
     std::optional<event> next = p(std::move(ev), hint);
-    if (!next) return false;
+    if (!next) {
+      dropped_by_processor_.fetch_add(1, std::memory_order_relaxed);
+      debug_log("event " + id + " dropped by a client event processor");
+      return false;
+    }
     ev = std::move(*next);
   }
   // 5. The last user hook. A recovered panic's event is the goroutine's last word: a
@@ -112,14 +224,23 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
     if (hint.recovered_exception) {
       try {
         std::optional<event> kept = options_.before_send(event(ev));
-        if (!kept) return false;
+        if (!kept) {
+          dropped_by_before_send_.fetch_add(1, std::memory_order_relaxed);
+          debug_log("event " + ev.event_id + " dropped by before_send");
+          return false;
+        }
         ev = std::move(*kept);
       } catch (...) {
       }
       return true;
     }
+    const std::string id = options_.debug ? ev.event_id : std::string();
     std::optional<event> kept = options_.before_send(std::move(ev));
-    if (!kept) return false;
+    if (!kept) {
+      dropped_by_before_send_.fetch_add(1, std::memory_order_relaxed);
+      debug_log("event " + id + " dropped by before_send");
+      return false;
+    }
     ev = std::move(*kept);
   }
   return true;
@@ -178,7 +299,13 @@ bool client::flush(std::chrono::nanoseconds timeout) {
 }
 
 void client::close() {
+  closed_.store(true);
   options_.transport->close();
+}
+
+bool client::close(std::chrono::nanoseconds timeout) {
+  closed_.store(true);
+  return options_.transport->close(timeout);
 }
 
 }  // namespace rt

@@ -72,3 +72,96 @@ TEST_CASE("X-Sentry-Auth") {
   CHECK(rt::dsn::parse("https://pub:sec@h/1").auth_header("n", "v") ==
         "Sentry sentry_version=7, sentry_client=n/v, sentry_key=pub, sentry_secret=sec");
 }
+
+TEST_CASE("control characters and white space are rejected wherever they are, with position") {
+  const std::string p = "[Sentry] DsnParseError: ";
+  // A DSN read from a file or an environment variable with its newline.
+  CHECK(parse_error("https://public@domain/42\n") ==
+        p + "invalid url: control character 0x0A (newline), the last character, at position 24");
+  CHECK(parse_error("https://public@domain/42\r\n") ==
+        p + "invalid url: control character 0x0D (carriage return) at position 24");
+  CHECK(parse_error("https://pub\tlic@domain/42") ==
+        p + "invalid url: control character 0x09 (tab) at position 11");
+  CHECK(parse_error("\nhttps://public@domain/42") ==
+        p + "invalid url: control character 0x0A (newline) at position 0");
+  CHECK(parse_error(std::string("https://public@dom\0ain/42", 25)) ==
+        p + "invalid url: control character 0x00 (NUL) at position 18");
+  CHECK(parse_error("https://public@domain/4\x7f"
+                    "2") == p + "invalid url: control character 0x7F (DEL) at position 23");
+  CHECK(parse_error("https://public@domain/42\x1b") ==
+        p + "invalid url: control character 0x1B, the last character, at position 24");
+  CHECK(parse_error(" https://public@domain/42") ==
+        p + "invalid url: whitespace ' ' at position 0");
+  CHECK(parse_error("https://public@domain/42 ") ==
+        p + "invalid url: whitespace ' ' at position 24");
+  CHECK(parse_error("https://public@dom ain/42") ==
+        p + "invalid url: whitespace ' ' at position 18");
+  CHECK(parse_error("https://public@domain/4 2") ==
+        p + "invalid url: whitespace ' ' at position 23");
+  // Unicode white space (UTF-8): no-break space, ideographic space, a byte order mark.
+  CHECK(parse_error("https://public@domain/42\xc2\xa0") ==
+        p + "invalid url: whitespace U+00A0 at position 24");
+  CHECK(parse_error("https://public@\xe3\x80\x80"
+                    "domain/42") == p + "invalid url: whitespace U+3000 at position 15");
+  CHECK(parse_error("\xef\xbb\xbfhttps://public@domain/42") ==
+        p + "invalid url: whitespace U+FEFF at position 0");
+  // Non-space UTF-8 is fine in a host name (an IDN label).
+  CHECK(rt::dsn::parse("https://public@d\xc3\xa9.example/42").host() == "d\xc3\xa9.example");
+}
+
+TEST_CASE("what Go's url.Parse rejects is rejected, with position") {
+  const std::string p = "[Sentry] DsnParseError: ";
+  // Bad percent-escapes, anywhere.
+  CHECK(parse_error("https://pu%zzblic@domain/42") ==
+        p + "invalid url: invalid URL escape \"%zz\" at position 10");
+  CHECK(parse_error("https://public@domain/42%") ==
+        p + "invalid url: invalid URL escape \"%\" at position 24");
+  CHECK(parse_error("https://public@domain/42%4") ==
+        p + "invalid url: invalid URL escape \"%4\" at position 24");
+  // Bad ports.
+  CHECK(parse_error("https://public@domain:8a8/42") ==
+        p + "invalid url: invalid port \":8a8\" after host at position 23");
+  CHECK(parse_error("https://public@domain:-1/42") ==
+        p + "invalid url: invalid port \":-1\" after host at position 22");
+  CHECK(parse_error("https://public@[::1]x/42") ==
+        p + "invalid url: invalid port \"x\" after host at position 20");
+  CHECK(parse_error("https://public@domain:65536/42") ==
+        p + "invalid port \"65536\" at position 22");
+  CHECK(parse_error("https://public@domain:0/42") == p + "invalid port \"0\" at position 22");
+  CHECK(rt::dsn::parse("https://public@domain:65535/42").port() == 65535);
+  CHECK(rt::dsn::parse("https://public@domain:/42").port() == 443);  // empty port: default
+  // Missing or malformed hosts.
+  CHECK(parse_error("https://public@/42") == p + "empty host");
+  CHECK(parse_error("https://public@:80/42") == p + "empty host");
+  CHECK(parse_error("https://public@[::1/42") ==
+        p + "invalid url: missing ']' in host at position 15");
+  CHECK(parse_error("https://public@dom{ain/42") ==
+        p + "invalid url: invalid character '{' in host name at position 18");
+  CHECK(parse_error("https://public@dom%41in/42") ==
+        p + "invalid url: invalid character '%' in host name at position 18");
+  CHECK(parse_error("https://public@[::1]]:80/42") ==
+        p + "invalid url: invalid port \"]:80\" after host at position 20");
+  CHECK(parse_error("https://public@[::g<]/42") ==
+        p + "invalid url: invalid character '<' in host name at position 19");
+  CHECK(parse_error("https:public@domain/42") ==
+        p + "invalid url: missing \"//\" after \"https:\" at position 6");
+  // Userinfo characters.
+  CHECK(parse_error("https://pub\"lic@domain/42") ==
+        p + "invalid url: invalid character '\"' in userinfo at position 11");
+  CHECK(parse_error("https://pub|lic:sec@domain/42") ==
+        p + "invalid url: invalid character '|' in userinfo at position 11");
+  // Scheme characters, when "://" shows a scheme was meant.
+  CHECK(parse_error("ht_tp://public@domain/42") ==
+        p + "invalid scheme: invalid character '_' in the scheme at position 2");
+  CHECK(parse_error("1https://public@domain/42") ==
+        p + "invalid scheme: invalid character '1' in the scheme at position 0");
+  CHECK(parse_error("htt(p)s://public@domain/42") ==
+        p + "invalid scheme: invalid character '(' in the scheme at position 3");
+  // The first problem is the one reported: characters before escapes before structure.
+  CHECK(parse_error("ht_tp://pub%zz@domain/42\n").find("control character") != std::string::npos);
+  CHECK(parse_error("ht_tp://pub%zz@domain/42").find("invalid URL escape") != std::string::npos);
+  // What stays valid.
+  CHECK(rt::dsn::parse("https://pub-lic_1.~:s%21c@sub.domain-1.example:8443/a/b/42").secret_key() ==
+        "s!c");
+  CHECK(rt::dsn::parse("https://public@[fe80::1%25eth0]:9000/42").host() == "fe80::1%eth0");
+}

@@ -102,6 +102,15 @@ std::vector<http_request> http_receiver::requests() const {
   return requests_;
 }
 
+std::vector<http_request> http_receiver::wait_for_requests(std::size_t n,
+                                                           std::chrono::seconds patience) const {
+  return rt::blocking([&] {
+    std::unique_lock lk(mu_);
+    recorded_.wait_for(lk, patience, [&] { return requests_.size() >= n; });
+    return requests_;
+  });
+}
+
 void http_receiver::accept_loop() {
   while (true) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -190,10 +199,16 @@ bool http_receiver::serve_one(int fd) {
   {
     std::lock_guard lk(mu_);
     requests_.push_back(std::move(req));
+    recorded_.notify_all();
+  }
+  if (a.reset) {
+    const linger abort_on_close{.l_onoff = 1, .l_linger = 0};  // close() then sends RST
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
+    return false;
   }
   std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) + "\r\n";
   for (const auto& [k, v] : a.headers) out += k + ": " + v + "\r\n";
-  out += "Content-Length: 0\r\n\r\n";
+  out += "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n" + a.body;
   return write_all(fd, out);
 }
 

@@ -6,6 +6,7 @@
 // destructor, so no test leaves a thread or socket behind.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -49,6 +50,8 @@ struct http_request {
 struct http_answer {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers{};
+  std::string body{};  // sent with its Content-Length
+  bool reset = false;  // no answer: the connection is reset (RST) instead
 };
 
 // A minimal HTTP/1.1 server on 127.0.0.1 (plain POSIX sockets): one std::thread accepts,
@@ -63,6 +66,11 @@ class http_receiver {
 
   int port() const { return port_; }
   std::vector<http_request> requests() const;
+  // wait_for_requests blocks the calling thread (a goroutine: through rt::blocking) until
+  // at least `n` requests were recorded or `patience` passed (a bound for a wait that must
+  // succeed, so a broken test fails instead of hanging); returns requests() then.
+  std::vector<http_request> wait_for_requests(
+      std::size_t n, std::chrono::seconds patience = std::chrono::seconds(120)) const;
 
  private:
   void accept_loop();
@@ -73,11 +81,12 @@ class http_receiver {
   int listen_fd_ = -1;
   int port_ = 0;
   mutable std::mutex mu_;
-  std::vector<http_request> requests_;  // guarded by mu_
-  std::vector<int> conn_fds_;           // open connections; guarded by mu_
-  std::vector<std::thread> conns_;      // one per accepted connection; guarded by mu_
-  bool stopping_ = false;               // guarded by mu_
-  std::thread thread_;                  // accept_loop
+  std::vector<http_request> requests_;        // guarded by mu_
+  mutable std::condition_variable recorded_;  // requests_ grew
+  std::vector<int> conn_fds_;                 // open connections; guarded by mu_
+  std::vector<std::thread> conns_;            // one per accepted connection; guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  std::thread thread_;                        // accept_loop
 };
 
 // A latch a plain thread can wait on (the receiver's answer function uses it to hold a

@@ -14,7 +14,9 @@
 // of its members are safe for concurrent use (add_event_processor excepted, see there).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -43,10 +45,33 @@ struct client_options {
   double sample_rate = 1.0;  // keep probability of each event; 0.0 drops all (not Go's 1.0)
   int max_breadcrumbs = scope::default_max_breadcrumbs;  // 0: 100; < 0: no breadcrumbs
   bool attach_stacktrace = false;                        // reserved (SPEC: LATER); no effect yet
-  bool debug = false;                                    // reserved (SPEC: LATER); no effect yet
+  // debug: log every event that is dropped or fails, and why, as "[Sentry] ..." lines
+  // (warning level) through debug_logger (null: a logger writing to stderr, as sentry-go).
+  bool debug = false;
   std::function<std::optional<event>(event)> before_send{};                  // nullopt drops
   std::function<std::optional<breadcrumb>(breadcrumb)> before_breadcrumb{};  // nullopt drops
   std::shared_ptr<rt::transport> transport{};  // null: HTTP if a DSN is set, else noop
+  // Per request of the HTTP transport the client builds from the DSN (sentry-go's
+  // HTTPTransport.Timeout, 30 s). A transport given in `transport` keeps its own.
+  std::chrono::milliseconds http_timeout{30'000};
+  // How long a client being destroyed (the last reference dropped, e.g. replaced by
+  // init_client/bind_client) keeps delivering what it queued, in the background, before
+  // its in-flight request is aborted. sentry-go has no such option: 2 s is the
+  // Flush(2 * time.Second) its documentation tells programs to defer, and what rt's panic
+  // observer uses.
+  std::chrono::milliseconds shutdown_timeout{2'000};
+  // See `debug`. Its sinks must outlive the client's background retirement (see
+  // ~client): prefer sinks that own their output (e.g. spdlog's ringbuffer_sink).
+  std::shared_ptr<spdlog::logger> debug_logger{};
+};
+
+// A client's counters: its transport's (see rt::transport_stats) and the events the
+// client itself dropped before they reached the transport.
+struct client_stats : transport_stats {
+  std::uint64_t sampled_out = 0;                 // by sample_rate
+  std::uint64_t dropped_by_event_processor = 0;  // a scope or client processor returned nullopt
+  std::uint64_t dropped_by_before_send = 0;      // before_send returned nullopt
+  bool operator==(const client_stats&) const = default;
 };
 
 class client {
@@ -84,15 +109,33 @@ class client {
   // flush waits until the transport sent what was captured before the call, at most
   // `timeout`; returns whether it got there. Parks a goroutine, blocks a plain thread.
   bool flush(std::chrono::nanoseconds timeout);
-  // close stops the transport's background work; idempotent.
+  // close stops the transport's background work at once (an HTTP request in flight is
+  // aborted, queued events are dropped); idempotent.
   void close();
+  // close(timeout) delivers what was captured before the call for at most `timeout`, then
+  // close(): an HTTP request still in flight is aborted and counts as failed. Returns
+  // whether everything was delivered. Parks a goroutine, blocks a plain thread.
+  bool close(std::chrono::nanoseconds timeout);
+
+  // stats: the transport's counters (rt::transport::stats) and the client's own drops.
+  client_stats stats() const;
+
+  // The destructor never waits: unless close() was called, a transport that delivers in
+  // the background (rt::transport::delivers_in_background) and that no one else holds is
+  // handed to a background thread that runs close(shutdown_timeout)
+  // on it, so what this client queued is still delivered. Those threads are joined at
+  // process exit (std::exit), each within its shutdown timeout.
 
  private:
   // process runs the pipeline (SPEC 3.3) on `ev` in place; false: the event was dropped.
   bool process(event& ev, const event_hint& hint, const scope* scope);
 
+  void debug_log(const std::string& message) const;  // when options_.debug
+
   client_options options_;                   // immutable after construction
   std::vector<event_processor> processors_;  // see add_event_processor
+  std::atomic<std::uint64_t> sampled_out_{0}, dropped_by_processor_{0}, dropped_by_before_send_{0};
+  std::atomic<bool> closed_{false};  // close() or close(timeout) was called
 };
 
 }  // namespace rt

@@ -25,8 +25,15 @@ class dsn_error : public std::invalid_argument {
 class dsn {
  public:
   // parse parses `text` as {scheme}://{public_key}[:{secret_key}]@{host}[:{port}]{/path}/{project}.
-  // Throws rt::dsn_error naming the first problem: "invalid url: ...", "invalid scheme",
-  // "empty username", "empty host", "invalid port ...", "empty project id".
+  // Strict: a control character (a trailing newline included) or white space (ASCII or
+  // Unicode) anywhere, a bad percent-escape, a bad character in the scheme, userinfo or
+  // host, a missing "//", a non-numeric port or one outside 1..65535 are all rejected.
+  // Throws rt::dsn_error naming the first problem; a problem with a character says which
+  // and where, as a 0-based byte offset: "invalid url: control character 0x0A (newline),
+  // the last character, at position 24", "invalid url: invalid URL escape \"%zz\" at
+  // position 10", "invalid scheme: invalid character '_' in the scheme at position 2",
+  // "invalid port \"65536\" at position 22"; the others are "invalid scheme", "empty
+  // username", "empty host", "empty project id".
   static dsn parse(std::string_view text);
 
   const std::string& scheme() const noexcept { return scheme_; }

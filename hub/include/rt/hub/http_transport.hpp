@@ -12,11 +12,13 @@
 //
 // Owns (http_transport): a bounded FIFO of ready envelopes, one sender thread (a plain
 // std::thread, never a goroutine or a worker) that POSTs them one at a time, and the
-// server's rate limits.
+// server's rate limits; all of it behind a pimpl (src/http_transport.cpp), so this header
+// needs neither libcurl nor the standard threading headers.
 // Invariant: send_event never waits for the network or for queue room: it serialises the
 // event on the caller, then enqueues or drops (rate limited, queue full, closed) under a
-// short lock. Every enqueued envelope is handled exactly once: sent, failed, dropped by a
-// rate limit at send time, or discarded by close().
+// short lock. Every event handed to send_event is counted exactly once in stats(): sent,
+// failed (including a request aborted by close), rate limited, queue full, or dropped by
+// close; with configure(debug), every one that is not sent is logged with its reason.
 //
 // Owns (http_sync_transport): the rate limits and a free list of libcurl handles, so that
 // concurrent sends each have one and sequential sends reuse its connection.
@@ -24,18 +26,16 @@
 // Request (SPEC 5.2): POST dsn.envelope_url(), Content-Type application/x-sentry-envelope,
 // User-Agent <sdk>/<version>, X-Sentry-Auth as rt::dsn::auth_header. Responses: 2xx is
 // success; anything else loses the event (no retry). Rate limits are read from every
-// response. Each request times out after options.request_timeout.
+// response. Each request times out after options.request_timeout (libcurl's
+// CURLOPT_TIMEOUT_MS) and is run through a curl multi handle, so close() can wake it and
+// abort it at once.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "rt/hub/dsn.hpp"
@@ -46,20 +46,16 @@ namespace rt {
 
 namespace detail {
 class envelope_poster;  // one libcurl handle set up for an endpoint (http_transport.cpp)
-}
+struct http_transport_state;
+}  // namespace detail
 
 struct http_transport_options {
   std::size_t queue_size = 1000;                      // envelopes waiting; full: drop
   std::chrono::milliseconds request_timeout{30'000};  // per POST
 };
 
-// What happened to the events handed to one transport (for tests and diagnostics).
-struct http_transport_stats {
-  std::uint64_t sent = 0;          // answered 2xx
-  std::uint64_t failed = 0;        // non-2xx answer or network error
-  std::uint64_t rate_limited = 0;  // dropped by a rate limit (at send_event or at send time)
-  std::uint64_t queue_full = 0;    // dropped because the queue was full
-};
+// The HTTP transports' counters are rt::transport_stats (rt/hub/transport.hpp).
+using http_transport_stats = transport_stats;
 
 class http_transport final : public transport {
  public:
@@ -67,6 +63,8 @@ class http_transport final : public transport {
   explicit http_transport(rt::dsn dsn, http_transport_options options = {});
   ~http_transport() override;  // close()
 
+  // configure takes the client's diagnostics settings (debug, debug_logger).
+  void configure(const client_options& options) override;
   // send_event: drops the event when closed, rate limited (category error) or the queue is
   // full; else builds the envelope on the calling thread and enqueues it. Never blocks on
   // I/O; takes a short lock.
@@ -75,52 +73,37 @@ class http_transport final : public transport {
   // `timeout` passed (false; the envelopes stay queued). After close: false. Parks a
   // calling goroutine (rt::blocking); blocks a plain thread.
   bool flush(std::chrono::nanoseconds timeout) override;
-  // close stops the sender thread after its current request and discards what is queued.
-  // Idempotent; waits until the thread has exited (parks a goroutine, blocks a thread).
+  // close aborts the request in flight (it counts as failed), drops what is queued and
+  // stops the sender thread. Idempotent; waits until the thread has exited, which takes
+  // no longer than a libcurl wake-up (parks a goroutine, blocks a thread).
   void close() override;
+  // close(timeout): flush(timeout), then close().
+  bool close(std::chrono::nanoseconds timeout) override;
 
-  http_transport_stats stats() const;
+  bool delivers_in_background() const override { return true; }
+  http_transport_stats stats() const override;
 
  private:
-  struct item {
-    std::string envelope;
-    std::uint64_t seq;
-  };
-  void sender_loop();
-  void finish(std::uint64_t seq);  // requires mu_ held
-
-  const rt::dsn dsn_;
-  const http_transport_options options_;
-  const std::string url_, auth_;
-
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // sender waits for items or close
-  std::condition_variable done_cv_;  // flushers wait for handled_ to advance
-  std::deque<item> queue_;           // guarded by mu_
-  std::uint64_t enqueued_ = 0;       // guarded by mu_: sequence of the last enqueued item
-  std::uint64_t handled_ = 0;        // guarded by mu_: items handled (FIFO, so a prefix)
-  bool closed_ = false;              // guarded by mu_
-  rate_limits limits_;               // guarded by mu_
-  http_transport_stats stats_;       // guarded by mu_
-  std::thread sender_;               // joined by close()
-  std::once_flag close_once_;
+  std::unique_ptr<detail::http_transport_state> state_;
 };
 
 // SPEC 7.2: send_event checks the rate limits, serialises the event and POSTs it, and
 // returns when the answer is in (or the request failed or timed out): a calling goroutine
 // parks meanwhile (the request runs in the blocking pool, rt/blocking.hpp), a plain
 // thread blocks. flush returns true at once; close does nothing. Never throws for a
-// well-formed event: failures are counted in stats().
+// well-formed event: failures are counted in stats() (and logged with configure(debug)).
 class http_sync_transport final : public transport {
  public:
   explicit http_sync_transport(
       rt::dsn dsn, std::chrono::milliseconds request_timeout = std::chrono::seconds(30));
   ~http_sync_transport() override;
 
+  void configure(const client_options& options) override;
   void send_event(event ev) override;
   bool flush(std::chrono::nanoseconds) override { return true; }
+  using transport::close;
 
-  http_transport_stats stats() const;  // queue_full stays 0: there is no queue
+  http_transport_stats stats() const override;  // queue_full stays 0: there is no queue
 
  private:
   const rt::dsn dsn_;
@@ -131,6 +114,7 @@ class http_sync_transport final : public transport {
   rate_limits limits_;                                          // guarded by mu_
   http_transport_stats stats_;                                  // guarded by mu_
   std::vector<std::unique_ptr<detail::envelope_poster>> idle_;  // guarded by mu_
+  std::shared_ptr<spdlog::logger> log_;                         // guarded by mu_; null: quiet
 };
 
 }  // namespace rt

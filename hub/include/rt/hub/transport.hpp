@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,19 @@ namespace rt {
 
 struct client_options;
 
+// What happened to the events handed to one transport. Once a transport has handled an
+// event (flush returned true, or close returned), that event is counted in exactly one of
+// these, so their sum is the number of send_event calls handled.
+struct transport_stats {
+  std::uint64_t sent = 0;            // delivered (HTTP: answered 2xx)
+  std::uint64_t failed = 0;          // not delivered: a non-2xx answer, a network error, or
+                                     // a request aborted by close(timeout) or the timeout
+  std::uint64_t rate_limited = 0;    // dropped by a rate limit (at send_event or send time)
+  std::uint64_t queue_full = 0;      // dropped because the queue was full
+  std::uint64_t dropped_closed = 0;  // dropped by close: sent after it, or still queued
+  bool operator==(const transport_stats&) const = default;
+};
+
 class transport {
  public:
   virtual ~transport() = default;
@@ -43,8 +57,24 @@ class transport {
   // flush waits until every event sent before the call has been handled, at most
   // `timeout`; returns whether it got there.
   virtual bool flush(std::chrono::nanoseconds timeout) = 0;
-  // close stops background work; idempotent. Later sends are dropped.
+  // close stops background work at once (an HTTP transport aborts its request in flight
+  // and drops what is queued); idempotent. Later sends are dropped.
   virtual void close() {}
+  // close(timeout) first delivers what was sent before the call, for at most `timeout`,
+  // then close(): returns whether everything was delivered in time. The default is
+  // flush(timeout) then close().
+  virtual bool close(std::chrono::nanoseconds timeout) {
+    const bool delivered = flush(timeout);
+    close();
+    return delivered;
+  }
+  // delivers_in_background: whether events may still be waiting for delivery after
+  // send_event returned (a queue, a sender thread). A client destroyed while holding the
+  // last reference to such a transport retires it in the background with
+  // close(shutdown_timeout) instead of destroying it on the spot. Default: false.
+  virtual bool delivers_in_background() const { return false; }
+  // stats: the counters above. Transports that keep none return zeros (the default).
+  virtual transport_stats stats() const { return {}; }
 };
 
 // Discards every event (an empty DSN and no transport). flush returns true.
