@@ -7,22 +7,21 @@
 #include "support.hpp"
 
 using namespace std::chrono_literals;
+using hubtest::dsn_for;
 using hubtest::gate;
 using hubtest::http_answer;
 using hubtest::http_receiver;
 using hubtest::http_request;
+using hubtest::patience;
 
 namespace {
 
-constexpr auto patience = 120s;  // a bound for flushes that must succeed, never reached
-
-std::string dsn_for(const http_receiver& r, const std::string& key = "pub:sec") {
-  return "http://" + key + "@127.0.0.1:" + std::to_string(r.port()) + "/42";
-}
+// Every DSN here has a public and a secret key, as old DSNs do.
+const std::string key = "pub:sec";
 
 std::shared_ptr<rt::http_transport> transport_for(const http_receiver& r,
                                                   std::size_t queue = 1000) {
-  return std::make_shared<rt::http_transport>(rt::dsn::parse(dsn_for(r)),
+  return std::make_shared<rt::http_transport>(rt::dsn::parse(dsn_for(r, key)),
                                               rt::http_transport_options{.queue_size = queue});
 }
 
@@ -59,7 +58,7 @@ TEST_CASE("every byte of the request: line, headers, envelope") {
   http_receiver receiver;
   // No transport given: the client builds the HTTP transport from the DSN.
   rt::hub h(std::make_shared<rt::client>(
-      rt::client_options{.dsn = dsn_for(receiver), .release = "app@1"}));
+      rt::client_options{.dsn = dsn_for(receiver, key), .release = "app@1"}));
   h.scope().set_tag("k", "v");
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(h.capture_message("message " + std::to_string(i)));
@@ -84,7 +83,7 @@ TEST_CASE("every byte of the request: line, headers, envelope") {
     const envelope_parts p = split(r.body);
     CHECK(p.header.size() == 4);
     CHECK(p.header["event_id"] == ids[i]);
-    CHECK(p.header["dsn"] == dsn_for(receiver));
+    CHECK(p.header["dsn"] == dsn_for(receiver, key));
     CHECK(p.header["sdk"] == nlohmann::json{{"name", "rt.cpp"}, {"version", "0.1.0"}});
     CHECK(p.header["sent_at"].get<std::string>().ends_with("Z"));
     CHECK(r.body.starts_with("{\"event_id\":\"" + ids[i] + "\",\"sent_at\":"));
@@ -243,7 +242,7 @@ TEST_CASE("sends and flushes may run concurrently") {
 namespace {
 
 std::shared_ptr<rt::http_sync_transport> sync_transport_for(const http_receiver& r) {
-  return std::make_shared<rt::http_sync_transport>(rt::dsn::parse(dsn_for(r)));
+  return std::make_shared<rt::http_sync_transport>(rt::dsn::parse(dsn_for(r, key)));
 }
 
 }  // namespace

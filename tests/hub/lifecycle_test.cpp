@@ -5,52 +5,18 @@
 
 #include <set>
 
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "support.hpp"
 
 using namespace std::chrono_literals;
+using hubtest::dsn_for;
 using hubtest::gate;
 using hubtest::http_answer;
 using hubtest::http_receiver;
 using hubtest::http_request;
+using hubtest::line_sink;
+using hubtest::patience;
 
 namespace {
-
-constexpr auto patience = 120s;  // a bound for flushes that must succeed, never reached
-
-std::string dsn_for(const http_receiver& r) {
-  return "http://pub@127.0.0.1:" + std::to_string(r.port()) + "/42";
-}
-
-// Keeps every message; a thread can wait for one containing a given text.
-class line_sink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::string wait_for(const std::string& part) {
-    return rt::blocking([&] {
-      std::unique_lock lk(mutex_);
-      std::string found;
-      logged_.wait(lk, [&] {
-        for (const std::string& l : lines_)
-          if (l.find(part) != std::string::npos) return found = l, true;
-        return false;
-      });
-      return found;
-    });
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    lines_.emplace_back(msg.payload.data(), msg.payload.size());
-    logged_.notify_all();
-  }
-  void flush_() override {}
-
- private:
-  std::vector<std::string> lines_;  // guarded by mutex_
-  std::condition_variable_any logged_;
-};
 
 // A server that reads each request and never answers until the test ends (the gates
 // outlive the receiver, which is destroyed first, after its answers are released).

@@ -3,71 +3,19 @@
 // and rt::transport::stats(), against a real HTTP receiver on 127.0.0.1.
 #include <doctest/doctest.h>
 
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "support.hpp"
 
 using namespace std::chrono_literals;
+using hubtest::dsn_for;
 using hubtest::gate;
 using hubtest::http_answer;
 using hubtest::http_receiver;
 using hubtest::http_request;
+using hubtest::line_sink;
+using hubtest::patience;
+using hubtest::url_for;
 
 namespace {
-
-constexpr auto patience = 120s;  // a bound for flushes that must succeed, never reached
-
-std::string dsn_for(const http_receiver& r) {
-  return "http://pub@127.0.0.1:" + std::to_string(r.port()) + "/42";
-}
-std::string url_for(const http_receiver& r) {
-  return "http://127.0.0.1:" + std::to_string(r.port()) + "/api/42/envelope/";
-}
-
-// Keeps every formatted line ("%v": the message only); a thread can wait for one.
-class line_sink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::vector<std::string> lines() {
-    std::lock_guard lk(mutex_);
-    return lines_;
-  }
-  std::vector<spdlog::level::level_enum> levels() {
-    std::lock_guard lk(mutex_);
-    return levels_;
-  }
-  // wait_for returns the first line containing `part`, blocking (through rt::blocking in
-  // a goroutine) until one is logged.
-  std::string wait_for(const std::string& part) {
-    return rt::blocking([&] {
-      std::unique_lock lk(mutex_);
-      std::string found;
-      logged_.wait(lk, [&] {
-        for (const std::string& l : lines_) {
-          if (l.find(part) != std::string::npos) {
-            found = l;
-            return true;
-          }
-        }
-        return false;
-      });
-      return found;
-    });
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {  // mutex_ held
-    lines_.emplace_back(msg.payload.data(), msg.payload.size());
-    levels_.push_back(msg.level);
-    logged_.notify_all();
-  }
-  void flush_() override {}
-
- private:
-  std::vector<std::string> lines_;                 // guarded by mutex_
-  std::vector<spdlog::level::level_enum> levels_;  // guarded by mutex_
-  std::condition_variable_any logged_;
-};
 
 struct debug_log {
   std::shared_ptr<line_sink> sink = std::make_shared<line_sink>();

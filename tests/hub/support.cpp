@@ -212,4 +212,12 @@ bool http_receiver::serve_one(int fd) {
   return write_all(fd, out);
 }
 
+std::string dsn_for(const http_receiver& r, const std::string& key) {
+  return "http://" + key + "@127.0.0.1:" + std::to_string(r.port()) + "/42";
+}
+
+std::string url_for(const http_receiver& r) {
+  return "http://127.0.0.1:" + std::to_string(r.port()) + "/api/42/envelope/";
+}
+
 }  // namespace hubtest

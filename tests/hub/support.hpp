@@ -16,12 +16,18 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "../common/gate.hpp"
 
 #include <rt/hub.hpp>
 #include <rt/rt.hpp>
 
 namespace hubtest {
+
+// A bound for flushes and waits that must succeed: never reached by a passing test.
+inline constexpr std::chrono::seconds patience{120};
 
 // A client with a memory transport and the given options (their transport is replaced).
 struct memory_client {
@@ -70,7 +76,7 @@ class http_receiver {
   // at least `n` requests were recorded or `patience` passed (a bound for a wait that must
   // succeed, so a broken test fails instead of hanging); returns requests() then.
   std::vector<http_request> wait_for_requests(
-      std::size_t n, std::chrono::seconds patience = std::chrono::seconds(120)) const;
+      std::size_t n, std::chrono::seconds patience = hubtest::patience) const;
 
  private:
   void accept_loop();
@@ -87,6 +93,56 @@ class http_receiver {
   std::vector<std::thread> conns_;            // one per accepted connection; guarded by mu_
   bool stopping_ = false;                     // guarded by mu_
   std::thread thread_;                        // accept_loop
+};
+
+// The DSN of project 42 on receiver `r`, with public key `key` ("pub:sec" for an old DSN
+// with a secret key), and the envelope URL the HTTP transport posts to.
+std::string dsn_for(const http_receiver& r, const std::string& key = "pub");
+std::string url_for(const http_receiver& r);
+
+// An spdlog sink that keeps every formatted line ("%v": the message only); a thread can wait for
+// one.
+class line_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> lines() {
+    std::lock_guard lk(mutex_);
+    return lines_;
+  }
+  std::vector<spdlog::level::level_enum> levels() {
+    std::lock_guard lk(mutex_);
+    return levels_;
+  }
+  // wait_for returns the first line containing `part`, blocking (through rt::blocking in
+  // a goroutine) until one is logged.
+  std::string wait_for(const std::string& part) {
+    return rt::blocking([&] {
+      std::unique_lock lk(mutex_);
+      std::string found;
+      logged_.wait(lk, [&] {
+        for (const std::string& l : lines_) {
+          if (l.find(part) != std::string::npos) {
+            found = l;
+            return true;
+          }
+        }
+        return false;
+      });
+      return found;
+    });
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {  // mutex_ held
+    lines_.emplace_back(msg.payload.data(), msg.payload.size());
+    levels_.push_back(msg.level);
+    logged_.notify_all();
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;                 // guarded by mutex_
+  std::vector<spdlog::level::level_enum> levels_;  // guarded by mutex_
+  std::condition_variable_any logged_;
 };
 
 // A latch a plain thread can wait on (the receiver's answer function uses it to hold a
