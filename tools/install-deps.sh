@@ -3,7 +3,8 @@
 # missing for building and testing rt (build), or also for the benchmarks (bench).
 set -eu
 pkgs=(g++ cmake make libboost-fiber-dev libboost-context-dev libspdlog-dev doctest-dev
-      libconcurrentqueue-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev libboost-dev curl)
+      libconcurrentqueue-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev libboost-dev curl
+      libunwind8)
 if [ "${1:-build}" = bench ]; then
   pkgs+=(golang-go golang-github-getsentry-sentry-go-dev time wrk)
 fi

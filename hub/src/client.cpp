@@ -20,10 +20,12 @@
 #include <thread>
 
 #include "internal.hpp"
+#include "rt/detail/symbolize.hpp"
 #include "rt/diagnostics.hpp"
 #include "rt/hub/client.hpp"
 #include "rt/hub/dsn.hpp"
 #include "rt/hub/http_transport.hpp"
+#include "rt/hub/stacktrace.hpp"
 #include "rt/scheduler/race.hpp"
 
 namespace rt {
@@ -49,6 +51,16 @@ double uniform() {
   sched::tsan_quiet quiet;
   thread_local std::mt19937_64 gen{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+}
+
+// attach_stacktrace's thread: the capturing goroutine and its stack.
+thread_info current_thread() {
+  thread_info t{.current = true, .frames = current_stacktrace()};
+  if (const std::uint64_t id = current_goroutine().id; id != 0) {
+    t.id = std::to_string(id);
+    t.name = "goroutine " + t.id;
+  }
+  return t;
 }
 
 event usage_error(std::string value, level lvl) {
@@ -147,6 +159,7 @@ client::client(client_options options) : options_(std::move(options)) {
   if (!options_.transport) options_.transport = std::make_shared<noop_transport>();
   options_.transport->configure(options_);
   detail::install_panic_observer();
+  if (throw_stacktraces() || options_.attach_stacktrace) detail::preload_symbols();
 }
 
 client::~client() {
@@ -189,6 +202,7 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
   if (ev.dist.empty()) ev.dist = options_.dist;
   if (ev.environment.empty()) ev.environment = options_.environment;
   ev.platform = "native";
+  if (ev.debug_images.empty()) ev.debug_images = debug_images_of(ev);
   // 2. The scope: merge, then its processors.
   if (scope && !scope->apply_to(ev, hint)) {
     dropped_by_processor_.fetch_add(1, std::memory_order_relaxed);
@@ -261,6 +275,7 @@ std::string client::capture_message(std::string_view message, level lvl, const e
   event ev;
   ev.level = lvl;
   ev.message = message;
+  if (options_.attach_stacktrace) ev.threads.push_back(current_thread());
   return capture_event(std::move(ev), hint, scope);
 }
 
@@ -273,6 +288,8 @@ std::string client::capture_exception(std::exception_ptr e, const event_hint& hi
   event ev;
   ev.level = level::error;
   ev.exception = exception_chain(e);
+  if (options_.attach_stacktrace && ev.exception.back().frames.empty())
+    ev.exception.back().frames = current_stacktrace();  // no throw site: where it was captured
   return capture_event(std::move(ev), hint, scope);
 }
 

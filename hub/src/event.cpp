@@ -1,5 +1,5 @@
 // event.cpp — the helpers of the event model: level spellings, event ids, exception
-// chains (rt/hub/event.hpp, rt/hub/level.hpp).
+// chains with their throw sites (rt/hub/event.hpp, rt/hub/level.hpp).
 //
 // Owns: the per-thread buffer of kernel randomness event ids are cut from.
 // Invariant: every id is a uuid4 (version and variant bits set) rendered as 32 lowercase
@@ -8,13 +8,13 @@
 #include <sys/random.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <memory>
 #include <system_error>
 #include <typeinfo>
 
+#include "rt/detail/symbolize.hpp"
 #include "rt/hub/event.hpp"
 #include "rt/hub/level.hpp"
+#include "rt/hub/stacktrace.hpp"
 #include "rt/scheduler/race.hpp"
 
 namespace rt {
@@ -69,14 +69,18 @@ class random_pool {
   std::size_t next_ = sizeof(buf_);
 };
 
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+// type_name: the demangled dynamic type of a thrown object; std::throw_with_nested's
+// wrapper (libstdc++'s std::_Nested_exception<T>, a T that is also a nested_exception) is
+// named T, the type the user threw.
+std::string type_name(const std::type_info& t) {
+  std::string name = detail::demangle(t.name());
+  constexpr std::string_view wrapper = "std::_Nested_exception<";
+  if (name.starts_with(wrapper) && name.ends_with('>'))
+    name = name.substr(wrapper.size(), name.size() - wrapper.size() - 1);
+  return name;
 }
 
-constexpr int max_error_depth = 100;  // SPEC 3.1 MaxErrorDepth
+constexpr int max_error_depth = 100;  // sentry-go's maxErrorDepth
 
 }  // namespace
 
@@ -105,7 +109,7 @@ std::vector<exception_info> exception_chain(std::exception_ptr e) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& x) {
-      outermost_first.push_back({.type = demangle(typeid(x).name()), .value = x.what()});
+      outermost_first.push_back({.type = type_name(typeid(x)), .value = x.what()});
       if (auto* nested = dynamic_cast<const std::nested_exception*>(&x))
         inner = nested->nested_ptr();
     } catch (const char* text) {
@@ -114,8 +118,9 @@ std::vector<exception_info> exception_chain(std::exception_ptr e) {
       outermost_first.push_back({.type = "std::string", .value = text});
     } catch (...) {
       const std::type_info* t = abi::__cxa_current_exception_type();
-      outermost_first.push_back({.type = t ? demangle(t->name()) : "unknown"});
+      outermost_first.push_back({.type = t ? type_name(*t) : "unknown"});
     }
+    outermost_first.back().frames = throw_stacktrace(e);
     e = inner;
   }
   if (outermost_first.size() > 1) {

@@ -49,22 +49,53 @@ std::string hex_address(std::uintptr_t a) {
   return buf;
 }
 
+ordered stacktrace_json(const std::vector<stack_frame>& frames) {
+  ordered values = ordered::array();
+  for (const stack_frame& f : frames) {
+    ordered fo = ordered::object();
+    if (!f.function.empty()) fo["function"] = f.function;
+    if (!f.filename.empty()) fo["filename"] = f.filename;
+    if (!f.abs_path.empty()) fo["abs_path"] = f.abs_path;
+    if (f.lineno > 0) fo["lineno"] = f.lineno;
+    if (f.instruction_addr != 0) fo["instruction_addr"] = hex_address(f.instruction_addr);
+    if (!f.package.empty()) fo["package"] = f.package;
+    if (f.in_app) fo["in_app"] = *f.in_app;
+    values.push_back(std::move(fo));
+  }
+  ordered o = ordered::object();
+  o["frames"] = std::move(values);
+  // Every address is a return address (the wrapped __cxa_throw's, or an unwinder's), so a
+  // symbolicating server must step back into the call for all of them.
+  o["instruction_addr_adjustment"] = "all";
+  return o;
+}
+
+ordered thread_json(const thread_info& t) {
+  ordered o = ordered::object();
+  if (!t.id.empty()) o["id"] = t.id;
+  if (!t.name.empty()) o["name"] = t.name;
+  o["current"] = t.current;
+  o["crashed"] = t.crashed;
+  if (!t.frames.empty()) o["stacktrace"] = stacktrace_json(t.frames);
+  return o;
+}
+
+ordered debug_image_json(const debug_image& im) {
+  ordered o = ordered::object();
+  o["type"] = "elf";
+  o["code_file"] = im.code_file;
+  o["code_id"] = im.code_id;
+  o["debug_id"] = im.debug_id;
+  o["image_addr"] = hex_address(im.image_addr);
+  o["image_size"] = im.image_size;
+  return o;
+}
+
 ordered exception_json(const exception_info& x) {
   ordered o = ordered::object();
   o["type"] = x.type;
   o["value"] = x.value;
-  if (!x.frames.empty()) {
-    ordered frames = ordered::array();
-    for (const stack_frame& f : x.frames) {
-      ordered fo = ordered::object();
-      if (!f.function.empty()) fo["function"] = f.function;
-      if (!f.filename.empty()) fo["filename"] = f.filename;
-      if (f.lineno > 0) fo["lineno"] = f.lineno;
-      if (f.instruction_addr != 0) fo["instruction_addr"] = hex_address(f.instruction_addr);
-      frames.push_back(std::move(fo));
-    }
-    o["stacktrace"] = {{"frames", std::move(frames)}};
-  }
+  if (!x.frames.empty()) o["stacktrace"] = stacktrace_json(x.frames);
   if (x.mechanism) {
     ordered m = ordered::object();
     m["type"] = x.mechanism->type;
@@ -135,6 +166,16 @@ nlohmann::ordered_json event_to_json(const event& ev) {
     ordered values = ordered::array();
     for (const exception_info& x : ev.exception) values.push_back(exception_json(x));
     o["exception"] = {{"values", std::move(values)}};
+  }
+  if (!ev.threads.empty()) {
+    ordered values = ordered::array();
+    for (const thread_info& t : ev.threads) values.push_back(thread_json(t));
+    o["threads"] = {{"values", std::move(values)}};
+  }
+  if (!ev.debug_images.empty()) {
+    ordered images = ordered::array();
+    for (const debug_image& im : ev.debug_images) images.push_back(debug_image_json(im));
+    o["debug_meta"] = {{"images", std::move(images)}};
   }
   return o;
 }

@@ -18,10 +18,13 @@
 #include <mutex>
 #include <ostream>
 #include <sstream>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "diagnostics_internal.hpp"
 #include "rt/blocking.hpp"
+#include "rt/detail/symbolize.hpp"
 #include "rt/diagnostics.hpp"
 #include "rt/scheduler/fatal.hpp"
 #include "rt/scheduler/scheduler.hpp"
@@ -42,51 +45,26 @@ backtrace_state* symbols() {
   return state;
 }
 
-std::string demangle(const char* name) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string s = status == 0 && d != nullptr ? d : name;
-  std::free(d);
-  return s;
-}
-
 // The frame (innermost first, inlined calls included) that called go(): the first one
-// outside rt's headers, which always inline go() into the caller.
+// outside rt's headers, which always inline go() into the caller. Without line tables: the
+// enclosing symbol and the offset into it.
 site symbolize(std::uintptr_t pc) {
   site s;
   if (pc == 0) return s;
-  const std::uintptr_t call = pc - 1;  // a return address: the call is the byte before
-  auto on_frame = [](void* data, std::uintptr_t, const char* file, int line,
-                     const char* function) -> int {
-    auto* out = static_cast<site*>(data);
-    if (file == nullptr) return 0;
-    const bool in_rt = std::string_view(file).find("/include/rt/") != std::string_view::npos;
-    out->at = std::string(file) + ":" + std::to_string(line);
-    out->function = function != nullptr ? function : "";
-    return in_rt ? 0 : 1;  // stop at the first frame of the user's code
-  };
-  backtrace_pcinfo(
-      symbols(), call, on_frame, [](void*, const char*, int) {}, &s);
-  if (!s.at.empty()) return s;
-  // No line tables: the enclosing symbol and the offset into it.
-  struct sym {
-    const char* name = nullptr;
-    std::uintptr_t value = 0;
-  } found;
-  backtrace_syminfo(
-      symbols(), call,
-      [](void* data, std::uintptr_t, const char* name, std::uintptr_t value, std::uintptr_t) {
-        auto* f = static_cast<sym*>(data);
-        f->name = name;
-        f->value = value;
-      },
-      [](void*, const char*, int) {}, &found);
-  char off[40];
-  if (found.name != nullptr) {
-    s.function = demangle(found.name);
-    std::snprintf(off, sizeof off, "+0x%" PRIxPTR, pc - found.value);
-    s.at = s.function + off;
-  } else {
+  for (const source_frame& f : symbolize_call(pc)) {
+    if (f.file.empty()) {
+      char off[40];
+      s.function = demangle(f.function.c_str());
+      std::snprintf(off, sizeof off, "+0x%" PRIxPTR, pc - f.symbol_addr);
+      s.at = s.function + off;
+      return s;
+    }
+    s.at = f.file + ":" + std::to_string(f.line);
+    s.function = f.function;
+    if (f.file.find("/include/rt/") == std::string::npos) return s;  // the user's code
+  }
+  if (s.at.empty()) {
+    char off[40];
     std::snprintf(off, sizeof off, "0x%" PRIxPTR, pc);
     s.at = off;
   }
@@ -250,6 +228,53 @@ void write_stderr(const std::string& s) noexcept {
 }
 
 }  // namespace
+
+void preload_symbols() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    try {
+      std::thread([] {
+        symbolize_call(reinterpret_cast<std::uintptr_t>(&preload_symbols) + 1);
+      }).detach();
+    } catch (const std::system_error&) {
+      // no thread: the first symbolize_call reads the debug information itself
+    }
+  });
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string s = status == 0 && d != nullptr ? d : name;
+  std::free(d);
+  return s;
+}
+
+std::vector<source_frame> symbolize_call(std::uintptr_t return_address) {
+  std::vector<source_frame> out;
+  if (return_address == 0) return out;
+  const std::uintptr_t call = return_address - 1;
+  backtrace_pcinfo(
+      symbols(), call,
+      [](void* data, std::uintptr_t, const char* file, int line, const char* function) -> int {
+        if (file == nullptr) return 0;  // no line tables for this address
+        static_cast<std::vector<source_frame>*>(data)->push_back(
+            {.function = function ? function : "", .file = file ? file : "", .line = line});
+        return 0;
+      },
+      [](void*, const char*, int) {}, &out);
+  if (!out.empty()) return out;
+  backtrace_syminfo(
+      symbols(), call,
+      [](void* data, std::uintptr_t, const char* name, std::uintptr_t value, std::uintptr_t) {
+        if (name != nullptr) {
+          static_cast<std::vector<source_frame>*>(data)->push_back(
+              {.function = name, .symbol_addr = value});
+        }
+      },
+      [](void*, const char*, int) {}, &out);
+  return out;
+}
 
 goroutine_info describe(const sched::goroutine_view& v, std::int64_t now) {
   goroutine_info g;

@@ -25,26 +25,6 @@ std::shared_ptr<rt::http_transport> transport_for(const http_receiver& r,
                                               rt::http_transport_options{.queue_size = queue});
 }
 
-struct envelope_parts {
-  nlohmann::json header, item;
-  std::string payload;
-};
-
-// Splits an envelope, checking its framing: three '\n'-terminated parts, exact item header.
-envelope_parts split(const std::string& body) {
-  const auto first = body.find('\n');
-  const auto second = body.find('\n', first + 1);
-  REQUIRE(first != std::string::npos);
-  REQUIRE(second != std::string::npos);
-  REQUIRE(body.back() == '\n');
-  envelope_parts p{nlohmann::json::parse(body.substr(0, first)),
-                   nlohmann::json::parse(body.substr(first + 1, second - first - 1)),
-                   body.substr(second + 1, body.size() - second - 2)};
-  CHECK(body.substr(first + 1, second - first - 1) ==
-        "{\"type\":\"event\",\"length\":" + std::to_string(p.payload.size()) + "}");
-  return p;
-}
-
 void send_message(rt::transport& t, const std::string& text) {
   rt::event ev;
   ev.event_id = rt::new_event_id();
@@ -80,7 +60,7 @@ TEST_CASE("every byte of the request: line, headers, envelope") {
     CHECK(r.header("X-Sentry-Auth") ==
           "Sentry sentry_version=7, sentry_client=rt.cpp/0.1.0, sentry_key=pub, sentry_secret=sec");
     CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
-    const envelope_parts p = split(r.body);
+    const hubtest::envelope_parts p = hubtest::split_envelope(r.body);
     CHECK(p.header.size() == 4);
     CHECK(p.header["event_id"] == ids[i]);
     CHECK(p.header["dsn"] == dsn_for(receiver, key));
@@ -115,7 +95,7 @@ TEST_CASE("10,000 events from 4 goroutines all arrive as valid envelopes") {
   REQUIRE(requests.size() == 10'000);
   std::set<std::string> ids;
   for (const http_request& r : requests) {
-    const envelope_parts p = split(r.body);
+    const hubtest::envelope_parts p = hubtest::split_envelope(r.body);
     ids.insert(p.header["event_id"].get<std::string>());
     REQUIRE(hubtest::schema_errors(p.payload) == "");
   }
@@ -260,7 +240,7 @@ TEST_CASE("sync transport: the request is done when send_event returns") {
     CHECK(r.header("X-Sentry-Auth") ==
           "Sentry sentry_version=7, sentry_client=rt.cpp/0.1.0, sentry_key=pub, sentry_secret=sec");
     CHECK(r.header("Content-Type") == "application/x-sentry-envelope");
-    const envelope_parts p = split(r.body);
+    const hubtest::envelope_parts p = hubtest::split_envelope(r.body);
     CHECK(p.header["event_id"] == id);
     CHECK(hubtest::schema_errors(p.payload) == "");
   }
@@ -308,7 +288,7 @@ TEST_CASE("sync transport: 8 goroutines sending at once; every event arrives onc
   wg.wait();
   std::multiset<std::string> got;
   for (const http_request& r : receiver.requests())
-    got.insert(split(r.body).header["event_id"].get<std::string>());
+    got.insert(hubtest::split_envelope(r.body).header["event_id"].get<std::string>());
   CHECK(got == std::multiset<std::string>(sent.begin(), sent.end()));
   CHECK(t->stats().sent == 400);
 }

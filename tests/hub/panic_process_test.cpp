@@ -1,7 +1,8 @@
 // panic_process_test.cpp — a panic is never lost once a client is bound: child processes
 // (programs/panic_child.cpp) panic in a wg.go goroutine or in main with an HTTP client
 // bound to a local receiver. Every run must exit with status 2 after printing the panic
-// line, and the receiver must have the run's event, exactly once.
+// line, and the receiver must have the run's event, exactly once, schema-valid, with the
+// scope's tag and breadcrumb and the stack trace of the throw site in the goroutine.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -87,7 +88,22 @@ TEST_CASE("a panic with an HTTP client bound: exit 2, the panic line, the event 
   for (const std::string& tag : tags) {
     int seen = 0;
     for (const auto& r : requests) {
-      if (r.body.find("\"boom-" + tag + "\"") != std::string::npos) ++seen;
+      if (r.body.find("\"boom-" + tag + "\"") == std::string::npos) continue;
+      ++seen;
+      const std::string payload = hubtest::split_envelope(r.body).payload;
+      CHECK_MESSAGE(hubtest::schema_errors(payload) == "", tag);
+      const rt::json ev = rt::json::parse(payload);
+      CHECK_MESSAGE(ev["tags"]["mode"] == tag.substr(0, tag.find('-')), tag);
+      CHECK_MESSAGE(ev["breadcrumbs"]["values"][0]["message"] == "about to fail", tag);
+      const rt::json& frames = ev["exception"]["values"][0]["stacktrace"]["frames"];
+      const rt::json* top = nullptr;  // the innermost frame of the program's own code
+      for (const rt::json& f : frames)
+        if (f.value("in_app", false)) top = &f;
+      REQUIRE_MESSAGE(top != nullptr, tag);
+      CHECK_MESSAGE((*top)["function"].get<std::string>().find("fail_with") != std::string::npos,
+                    tag);
+      CHECK_MESSAGE((*top)["filename"] == "panic_child.cpp", tag);
+      CHECK_MESSAGE(ev["debug_meta"]["images"].size() >= 1, tag);
     }
     CHECK_MESSAGE(seen == 1, tag);
   }

@@ -21,6 +21,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include <doctest/doctest.h>
 #include <rapidjson/document.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
@@ -218,6 +219,20 @@ std::string dsn_for(const http_receiver& r, const std::string& key) {
 
 std::string url_for(const http_receiver& r) {
   return "http://127.0.0.1:" + std::to_string(r.port()) + "/api/42/envelope/";
+}
+
+envelope_parts split_envelope(const std::string& body) {
+  const auto first = body.find('\n');
+  const auto second = body.find('\n', first + 1);
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  REQUIRE(body.back() == '\n');
+  envelope_parts p{nlohmann::json::parse(body.substr(0, first)),
+                   nlohmann::json::parse(body.substr(first + 1, second - first - 1)),
+                   body.substr(second + 1, body.size() - second - 2)};
+  CHECK(body.substr(first + 1, second - first - 1) ==
+        "{\"type\":\"event\",\"length\":" + std::to_string(p.payload.size()) + "}");
+  return p;
 }
 
 }  // namespace hubtest

@@ -95,6 +95,15 @@ class http_receiver {
   std::thread thread_;                        // accept_loop
 };
 
+// An envelope of one event, split: its header, its item header and the event's JSON.
+struct envelope_parts {
+  nlohmann::json header, item;
+  std::string payload;
+};
+// split_envelope checks the framing (three '\n'-terminated parts, the item header exactly
+// {"type":"event","length":<payload bytes>}) with doctest's assertions, then splits.
+envelope_parts split_envelope(const std::string& body);
+
 // The DSN of project 42 on receiver `r`, with public key `key` ("pub:sec" for an old DSN
 // with a secret key), and the envelope URL the HTTP transport posts to.
 std::string dsn_for(const http_receiver& r, const std::string& key = "pub");

@@ -140,6 +140,8 @@ bench() {
     run "$p" "$HUB" clone_cost
     run "$p" "$HUB" capture
     run "$p" "$OUT/gohubbench" capture
+    run "$p" "$HUB" throw_catch
+    run "$p" "$HUB" capture_traced
     return
   fi
   case $b in
@@ -229,7 +231,7 @@ echo "# $(($(date +%s) - T0)) s; medians (units ending in /s: higher is better; 
 
 # Medians per (bench, impl), then each rt median against every peer's, and the pairs of
 # rt rows that compare two rt variants (name=label:numerator:denominator).
-awk -v pairs="clone_cost:spawn_join_hub10:spawn_join_plain" '
+awk -v pairs="clone_cost:spawn_join_hub10:spawn_join_plain throw_cost:throw_catch_traced:throw_catch_plain trace_cost:capture_message_traced:capture_message_plain" '
   function ratio(a, b) { return b > 0 ? sprintf("%.3f", a / b) : "nan" }
   function higher_better(u) { return u ~ /\/s$/ }
   /^RESULT/ {

@@ -13,4 +13,5 @@
 #include "rt/hub/logging.hpp"
 #include "rt/hub/rate_limits.hpp"
 #include "rt/hub/scope.hpp"
+#include "rt/hub/stacktrace.hpp"
 #include "rt/hub/transport.hpp"

@@ -6,12 +6,18 @@
 //                              rounds in one process; ns per goroutine.
 //   hub_bench capture [n]      capture_message to a memory transport from 8 goroutines,
 //                              n events each; events/s.
+//   hub_bench throw_catch [n]  a std::runtime_error thrown 8 calls deep and caught, n
+//                              times, with throw-site recording on and off (interleaved
+//                              rounds in one process); ns per throw.
+//   hub_bench capture_traced [n]  capture_message from one goroutine, n events, with
+//                              attach_stacktrace on and off (interleaved); ns per event.
 // Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` (../run.sh adds the ratios).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -107,6 +113,73 @@ void bench_capture(long per_goroutine) {
   result("capture_message_8g", static_cast<double>(got) / secs, "events/s");
 }
 
+// thrower throws from `depth` calls below its first caller (each a real frame).
+[[gnu::noinline]] void thrower(int depth) {
+  if (depth == 0) throw std::runtime_error("benchmark");
+  thrower(depth - 1);
+  asm volatile("");  // not a tail call
+}
+
+double throw_round(long n) {
+  long caught = 0;
+  const auto t0 = clk::now();
+  for (long i = 0; i < n; ++i) {
+    try {
+      thrower(8);
+    } catch (const std::runtime_error&) {
+      ++caught;
+    }
+    if (i % 1024 == 0) rt::yield();  // a long loop still lets the worker run others
+  }
+  const double ns = rt_bench::ns_since(t0) / static_cast<double>(n);
+  if (caught != n) fail("throw_catch caught " + std::to_string(caught));
+  return ns;
+}
+
+void bench_throw_catch(long n) {
+  const bool was = rt::throw_stacktraces();
+  throw_round(n / 10);  // warm up the unwinders' caches
+  std::vector<double> on, off;
+  for (int round = 0; round < 5; ++round) {
+    rt::set_throw_stacktraces(true);
+    on.push_back(throw_round(n));
+    rt::set_throw_stacktraces(false);
+    off.push_back(throw_round(n));
+  }
+  rt::set_throw_stacktraces(was);
+  result("throw_catch_traced", median(on), "ns/op");
+  result("throw_catch_plain", median(off), "ns/op");
+}
+
+double capture_round(const std::shared_ptr<rt::client>& client, long n) {
+  auto& t = static_cast<rt::memory_transport&>(*client->transport());
+  t.clear();
+  rt::hub h(client);
+  const auto t0 = clk::now();
+  for (long i = 0; i < n; ++i) {
+    h.capture_message("benchmark message");
+    if (i % 1024 == 0) rt::yield();
+  }
+  const double ns = rt_bench::ns_since(t0) / static_cast<double>(n);
+  if (t.events().size() != static_cast<std::size_t>(n)) fail("capture_traced lost events");
+  return ns;
+}
+
+void bench_capture_traced(long n) {
+  auto traced = std::make_shared<rt::client>(rt::client_options{
+      .attach_stacktrace = true, .transport = std::make_shared<rt::memory_transport>()});
+  auto plain = std::make_shared<rt::client>(
+      rt::client_options{.transport = std::make_shared<rt::memory_transport>()});
+  capture_round(traced, n / 10);  // symbolise the addresses once
+  std::vector<double> on, off;
+  for (int round = 0; round < 5; ++round) {
+    on.push_back(capture_round(traced, n));
+    off.push_back(capture_round(plain, n));
+  }
+  result("capture_message_traced", median(on), "ns/op");
+  result("capture_message_plain", median(off), "ns/op");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,8 +190,12 @@ int main(int argc, char** argv) {
       bench_clone_cost(n > 0 ? n : 1'000'000);
     } else if (which == "capture") {
       bench_capture(n > 0 ? n : 25'000);
+    } else if (which == "throw_catch") {
+      bench_throw_catch(n > 0 ? n : 200'000);
+    } else if (which == "capture_traced") {
+      bench_capture_traced(n > 0 ? n : 20'000);
     } else {
-      std::fprintf(stderr, "usage: hub_bench clone_cost|capture [n]\n");
+      std::fprintf(stderr, "usage: hub_bench clone_cost|capture|throw_catch|capture_traced [n]\n");
       return 2;
     }
     return 0;

@@ -44,7 +44,10 @@ struct client_options {
   std::string dist{};
   double sample_rate = 1.0;  // keep probability of each event; 0.0 drops all (not Go's 1.0)
   int max_breadcrumbs = scope::default_max_breadcrumbs;  // 0: 100; < 0: no breadcrumbs
-  bool attach_stacktrace = false;                        // reserved (SPEC: LATER); no effect yet
+  // attach_stacktrace: capture_message adds the capturing goroutine's stack (a "threads"
+  // entry), and capture_exception the capture's stack to an exception whose throw site is
+  // not known (throw-site traces off, or thrown too long ago: rt/hub/stacktrace.hpp).
+  bool attach_stacktrace = false;
   // debug: log every event that is dropped or fails, and why, as "[Sentry] ..." lines
   // (warning level) through debug_logger (null: a logger writing to stderr, as sentry-go).
   bool debug = false;

@@ -55,12 +55,36 @@ struct user {
   bool operator==(const user&) const = default;
 };
 
-// One frame of a stack trace, innermost last (Sentry's order).
+// One frame of a stack trace (Sentry's "frame"); a trace lists them oldest first. An
+// inlined call is a frame of its own, with the instruction address of the call it is in.
 struct stack_frame {
-  std::string function{};
-  std::string filename{};
+  std::string function{};               // demangled, e.g. "app::load(std::string const&)"
+  std::string filename{};               // the source file's name, e.g. "load.cpp"
+  std::string abs_path{};               // the source file's path as the debug information has it
   int lineno = 0;                       // 0: unknown
-  std::uintptr_t instruction_addr = 0;  // 0: unknown
+  std::uintptr_t instruction_addr = 0;  // a return address (the call is just before it)
+  std::string package{};                // the ELF object the code is in (program or library)
+  std::optional<bool> in_app{};         // the user's program, not rt, Boost or the C++ library
+};
+
+// A thread of an event (Sentry's "threads" interface): attach_stacktrace puts the
+// capturing goroutine's stack here.
+struct thread_info {
+  std::string id{};  // the goroutine id ("" if captured outside a goroutine)
+  std::string name{};
+  bool current = false;  // the one that captured the event
+  bool crashed = false;
+  std::vector<stack_frame> frames{};  // oldest first
+};
+
+// A loaded ELF object some frame of the event is in (Sentry's "debug_meta.images"), so a
+// Sentry server can symbolicate a stripped program from uploaded debug files.
+struct debug_image {
+  std::string code_file{};        // the object's path
+  std::string code_id{};          // the GNU build-id, hex
+  std::string debug_id{};         // the build-id's first 16 bytes as Sentry's debug id
+  std::uintptr_t image_addr = 0;  // where it is loaded
+  std::uint64_t image_size = 0;   // bytes, from its lowest to its highest loaded segment
 };
 
 // How an exception of a chain relates to the others (set when the chain has > 1 entry).
@@ -75,7 +99,7 @@ struct exception_mechanism {
 struct exception_info {
   std::string type{};                 // demangled dynamic type, e.g. "std::runtime_error"
   std::string value{};                // what()
-  std::vector<stack_frame> frames{};  // empty: no stack trace
+  std::vector<stack_frame> frames{};  // where it was thrown (oldest first); empty: unknown
   std::optional<exception_mechanism> mechanism{};
 };
 
@@ -98,6 +122,8 @@ struct event {
   std::string transaction{};
   std::vector<rt::breadcrumb> breadcrumbs{};  // oldest first
   std::vector<exception_info> exception{};    // innermost (oldest) first, outermost last
+  std::vector<thread_info> threads{};
+  std::vector<debug_image> debug_images{};  // set at capture when the event has frames
 };
 
 // What a capture knows beyond the event; event processors receive it.
@@ -112,10 +138,13 @@ struct event_hint {
 std::string new_event_id();
 
 // exception_chain describes `e` as Sentry exceptions, innermost first: a std::exception
-// gives its demangled dynamic type and what(), each std::nested_exception level adds the
+// gives its demangled dynamic type (std::throw_with_nested's wrapper named as the type the
+// user threw) and what(), each std::nested_exception level adds the
 // exception it holds (at most 100 levels), a thrown const char* or std::string gives type
 // "const char*"/"std::string" and the text, anything else its demangled type and an empty
-// value. With more than one entry each gets a mechanism linking it to its parent. A null
+// value. Each carries the stack of its throw site when one was recorded
+// (rt/hub/stacktrace.hpp). With more than one entry each gets a mechanism linking it to
+// its parent. A null
 // `e` gives an empty chain. Never throws for a non-null `e` except std::bad_alloc.
 std::vector<exception_info> exception_chain(std::exception_ptr e);
 
