@@ -39,9 +39,19 @@ struct site {
   std::string function;
 };
 
+// The program's symbols. The first lookup reads the DWARF line tables; libbacktrace lets
+// concurrent first lookups each read them, so the state is returned only after one lookup
+// has (a function-local static: the other first callers wait instead of reading too).
 backtrace_state* symbols() {
-  static backtrace_state* state = backtrace_create_state(
-      nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
+  static backtrace_state* const state = [] {
+    backtrace_state* s = backtrace_create_state(
+        nullptr, /*threaded=*/1, [](void*, const char*, int) {}, nullptr);
+    backtrace_pcinfo(
+        s, reinterpret_cast<std::uintptr_t>(&symbols),
+        [](void*, std::uintptr_t, const char*, int, const char*) { return 1; },
+        [](void*, const char*, int) {}, nullptr);
+    return s;
+  }();
   return state;
 }
 
@@ -233,9 +243,7 @@ void preload_symbols() noexcept {
   static std::once_flag once;
   std::call_once(once, [] {
     try {
-      std::thread([] {
-        symbolize_call(reinterpret_cast<std::uintptr_t>(&preload_symbols) + 1);
-      }).detach();
+      std::thread([] { symbols(); }).detach();
     } catch (const std::system_error&) {
       // no thread: the first symbolize_call reads the debug information itself
     }
