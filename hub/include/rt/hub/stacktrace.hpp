@@ -34,13 +34,14 @@ void set_throw_stacktraces(bool enabled) noexcept;
 bool throw_stacktraces() noexcept;
 
 // throw_stacktrace: the stack where `e`'s exception object was thrown (or made by
-// std::make_exception_ptr), oldest frame first, rt's own innermost frames left out; empty
+// std::make_exception_ptr), oldest frame first, the hub's own innermost frames (the wrapped
+// __cxa_throw) left out; empty
 // for a null `e`, when recording was off or the trace is no longer kept. Symbolising reads
 // the program's debug information the first time (slow, see rt/detail/symbolize.hpp);
 // never parks, so it is safe in a catch block. Throws only std::bad_alloc.
 std::vector<stack_frame> throw_stacktrace(const std::exception_ptr& e);
 
-// current_stacktrace: the caller's stack, oldest frame first, rt's own innermost frames
+// current_stacktrace: the caller's stack, oldest frame first, the hub's own innermost frames
 // (the capture calls) left out. As throw_stacktrace otherwise.
 std::vector<stack_frame> current_stacktrace();
 
