@@ -360,7 +360,12 @@ const void* object_of(const std::exception_ptr& e) {
   return p;
 }
 
-[[maybe_unused]] const bool eager = fast_unwinder() != nullptr;  // dlopen before any throw
+// Before main: load libunwind and unwind once, so that neither a first throw nor the file
+// descriptors libunwind keeps (the pipe it validates addresses with) come later.
+[[maybe_unused]] const int eager = [] {
+  void* pcs[4];
+  return unwind(pcs, 4);
+}();
 
 }  // namespace
 

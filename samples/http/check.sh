@@ -81,7 +81,7 @@ request_id=${BASH_REMATCH[1]} event_id=${BASH_REMATCH[2]}
 event=$(grep -F "{\"event_id\":\"$event_id\"" "$tmp/stderr") || fail "event $event_id not logged"
 for want in "\"tags\":{\"request_id\":\"$request_id\"}" \
   '"request":{"method":"GET","url":"/panic"}' '"level":"error"' \
-  '{"type":"std::runtime_error","value":"the /panic handler always throws"}'; do
+  '{"type":"std::runtime_error","value":"the /panic handler always throws","stacktrace":{"frames":['; do
   [[ $event == *"$want"* ]] || fail "event $event_id lacks $want: $event"
 done
 [[ $(grep -c '"event_id"' "$tmp/stderr") == 1 ]] || fail "want exactly one event captured"
