@@ -209,6 +209,8 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
     debug_log("event " + ev.event_id + " dropped by a scope event processor");
     return false;
   }
+  // The host's contexts (os, device, runtime, ...), under what the user set.
+  for (const auto& [key, value] : detail::default_contexts()) ev.contexts.emplace(key, value);
   if (!ev.contexts.contains("goroutine")) {
     // Which goroutine captured it, and where that goroutine was started (for a panic:
     // the panicking goroutine, whose observer captures on it).
@@ -249,17 +251,19 @@ bool client::process(event& ev, const event_hint& hint, const scope* scope) {
         ev = std::move(*kept);
       } catch (...) {
       }
-      return true;
+    } else {
+      const std::string id = options_.debug ? ev.event_id : std::string();
+      std::optional<event> kept = options_.before_send(std::move(ev));
+      if (!kept) {
+        dropped_by_before_send_.fetch_add(1, std::memory_order_relaxed);
+        debug_log("event " + id + " dropped by before_send");
+        return false;
+      }
+      ev = std::move(*kept);
     }
-    const std::string id = options_.debug ? ev.event_id : std::string();
-    std::optional<event> kept = options_.before_send(std::move(ev));
-    if (!kept) {
-      dropped_by_before_send_.fetch_add(1, std::memory_order_relaxed);
-      debug_log("event " + id + " dropped by before_send");
-      return false;
-    }
-    ev = std::move(*kept);
   }
+  // 6. Sentry's per-field limits (strings, breadcrumbs, extras), on what is sent.
+  detail::trim_to_limits(ev);
   return true;
 }
 

@@ -1,6 +1,7 @@
 // http_transport.cpp — rt::http_transport and rt::http_sync_transport
 // (rt/hub/http_transport.hpp): the bounded queue, the sender thread, the libcurl requests
-// and the diagnostics of every event that is not delivered.
+// (gzip-compressed bodies above gzip_threshold) and the diagnostics of every event that is
+// not delivered.
 //
 // Owns: http_transport's state (the pimpl: queue, sequence counters flush waits on, rate
 // limits, counters, the sender thread and its poster, whose connection is reused).
@@ -19,6 +20,7 @@
 //   5. Log the outcome if it was not a success (outside mu), then finish(seq): handled =
 //      seq, wake flushers. So a flush that returned true saw every line already written.
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include <strings.h>
 
@@ -42,6 +44,29 @@ namespace {
 
 constexpr std::size_t response_drain_limit = 16 * 1024;
 constexpr std::size_t body_excerpt_limit = 200;  // bytes of a failed answer's body logged
+// Envelopes larger than this are sent gzip-compressed, with "Content-Encoding: gzip"
+// (Relay accepts gzip, deflate and br bodies:
+// https://develop.sentry.dev/sdk/expected-features/#http-client-compression suggests
+// compressing; below about 1 KiB gzip's 18 bytes of framing and the CPU time buy little).
+constexpr std::size_t gzip_threshold = 1024;
+
+// gzip compresses `data` as one gzip member (RFC 1952) at zlib's default level; false
+// when zlib fails (then the body goes out uncompressed).
+bool gzip(const std::string& data, std::string& out) {
+  z_stream z{};
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return false;
+  out.resize(deflateBound(&z, static_cast<uLong>(data.size())));
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END;
+}
 
 void global_curl_init() {
   static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -108,17 +133,21 @@ class envelope_poster {
                   std::chrono::milliseconds timeout)
       : curl_(curl_easy_init(), curl_easy_cleanup),
         multi_(curl_multi_init(), curl_multi_cleanup),
-        headers_(nullptr, curl_slist_free_all) {
+        headers_(nullptr, curl_slist_free_all),
+        gzip_headers_(nullptr, curl_slist_free_all) {
     curl_slist* headers = nullptr;
     for (const char* h :
          {"Content-Type: application/x-sentry-envelope", auth_line.c_str(), "Expect:", "Accept:"}) {
       headers = curl_slist_append(headers, h);
     }
     headers_.reset(headers);
+    curl_slist* gzip_headers = nullptr;
+    for (curl_slist* h = headers; h; h = h->next)
+      gzip_headers = curl_slist_append(gzip_headers, h->data);
+    gzip_headers_.reset(curl_slist_append(gzip_headers, "Content-Encoding: gzip"));
     if (!curl_) return;
     CURL* c = curl_.get();
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());  // libcurl copies strings it is given
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent().c_str());
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
@@ -129,8 +158,8 @@ class envelope_poster {
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_);
   }
 
-  // post sends one envelope and returns the answer. Blocks the calling thread for at most
-  // the request timeout, or until abort().
+  // post sends one envelope, gzip-compressed when over gzip_threshold bytes, and returns
+  // the answer. Blocks the calling thread for at most the request timeout, or until abort().
   response post(const std::string& envelope) {
     resp_ = response{};
     error_[0] = '\0';
@@ -140,8 +169,11 @@ class envelope_poster {
     }
     CURL* c = curl_.get();
     CURLM* m = multi_.get();
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, envelope.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(envelope.size()));
+    const bool compressed = envelope.size() > gzip_threshold && gzip(envelope, compressed_);
+    const std::string& body = compressed ? compressed_ : envelope;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, compressed ? gzip_headers_.get() : headers_.get());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_multi_add_handle(m, c);
     CURLcode rc = CURLE_OK;
     int running = 1;
@@ -191,7 +223,9 @@ class envelope_poster {
   std::unique_ptr<CURL, void (*)(CURL*)> curl_;
   std::unique_ptr<CURLM, CURLMcode (*)(CURLM*)> multi_;
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers_;
-  response resp_;  // filled by the callbacks during post()
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> gzip_headers_;  // headers_ + encoding
+  std::string compressed_;  // the gzip body of the request in flight (reused)
+  response resp_;           // filled by the callbacks during post()
   char error_[CURL_ERROR_SIZE] = {};
   std::atomic<bool> aborted_{false};
 };
@@ -213,6 +247,21 @@ std::optional<rate_limits::clock::time_point> limited_until(const rate_limits& l
 std::string rate_limited_text(const std::string& event_id, rate_limits::clock::time_point until) {
   return "event " + event_id + " dropped: rate limited (category error) until " +
          format_timestamp(until);
+}
+
+// envelope_of: the envelope of `ev` within Relay's event size limit (its oldest
+// breadcrumbs, then largest extras, dropped as needed: detail::fit_event_json), or nullopt
+// with `diagnostic` set and the drop counted when even that is too large.
+std::optional<std::string> envelope_of(event& ev, const rt::dsn& d, std::string& diagnostic) {
+  const std::string payload = detail::fit_event_json(ev);
+  if (payload.size() > detail::max_event_bytes) {
+    diagnostic = "event " + ev.event_id + " dropped: its JSON is " +
+                 std::to_string(payload.size()) + " bytes without breadcrumbs and extras, over " +
+                 "Relay's limit of " + std::to_string(detail::max_event_bytes) + " bytes";
+    return std::nullopt;
+  }
+  return make_envelope(ev.event_id, std::chrono::system_clock::now(), &d, sdk_name, sdk_version,
+                       payload);
 }
 
 // account merges the rate limits an answer carried and counts its outcome (SPEC 6, 7.1);
@@ -343,9 +392,11 @@ void http_transport::send_event(event ev) {
       diagnostic = rate_limited_text(ev.event_id, *until);
     } else {
       lk.unlock();
-      std::string envelope = make_envelope(ev, &s.dsn);  // on the caller, outside the lock
+      std::optional<std::string> envelope = envelope_of(ev, s.dsn, diagnostic);  // on the caller
       lk.lock();
-      if (s.closed) {
+      if (!envelope) {
+        ++s.stats.dropped_oversize;
+      } else if (s.closed) {
         ++s.stats.dropped_closed;
         diagnostic = "event " + ev.event_id + " dropped: the transport is closed";
       } else if (s.queue.size() >= s.options.queue_size) {
@@ -353,7 +404,7 @@ void http_transport::send_event(event ev) {
         diagnostic = "event " + ev.event_id + " dropped: the transport's queue is full (" +
                      std::to_string(s.options.queue_size) + " envelopes)";
       } else {
-        s.queue.push_back({std::move(envelope), ev.event_id, ++s.enqueued});
+        s.queue.push_back({std::move(*envelope), ev.event_id, ++s.enqueued});
         lk.unlock();
         s.work_cv.notify_one();
         return;
@@ -449,10 +500,19 @@ void http_sync_transport::send_event(event ev) {
     detail::sdk_log(log, limited);
     return;
   }
-  if (!poster) poster = std::make_unique<detail::envelope_poster>(url_, auth_, request_timeout_);
-  const std::string envelope = make_envelope(ev, &dsn_);
-  const response r = rt::blocking([&] { return poster->post(envelope); });
   std::string diagnostic;
+  const std::optional<std::string> envelope = envelope_of(ev, dsn_, diagnostic);
+  if (!envelope) {
+    {
+      std::lock_guard lk(mu_);
+      ++stats_.dropped_oversize;
+      if (poster) idle_.push_back(std::move(poster));
+    }
+    detail::sdk_log(log, diagnostic);
+    return;
+  }
+  if (!poster) poster = std::make_unique<detail::envelope_poster>(url_, auth_, request_timeout_);
+  const response r = rt::blocking([&] { return poster->post(*envelope); });
   {
     std::lock_guard lk(mu_);
     diagnostic = account(r, ev.event_id, url_, limits_, stats_);

@@ -5,6 +5,7 @@
 // event.schema.json declares are written (its top level has additionalProperties: false).
 #include <ctime>
 
+#include "internal.hpp"
 #include "rt/hub/client.hpp"
 #include "rt/hub/dsn.hpp"
 #include "rt/hub/json.hpp"
@@ -114,6 +115,14 @@ ordered sdk_json(std::string_view name, std::string_view version) {
   return o;
 }
 
+// The event's sdk: identity, what rt installs and rt's package (ClientSdkInfo).
+ordered event_sdk_json() {
+  ordered o = sdk_json(sdk_name, sdk_version);
+  o["integrations"] = detail::sdk_integrations;
+  o["packages"] = ordered::array({{{"name", detail::sdk_package_name}, {"version", sdk_version}}});
+  return o;
+}
+
 std::string line(const ordered& o) {
   return o.dump(-1, ' ', false, ordered::error_handler_t::replace);
 }
@@ -144,7 +153,7 @@ nlohmann::ordered_json event_to_json(const event& ev) {
   if (ev.timestamp != timestamp{}) o["timestamp"] = format_timestamp(ev.timestamp);
   if (ev.level) o["level"] = to_string(*ev.level);
   if (!ev.platform.empty()) o["platform"] = ev.platform;
-  o["sdk"] = sdk_json(sdk_name, sdk_version);
+  o["sdk"] = event_sdk_json();
   if (!ev.server_name.empty()) o["server_name"] = ev.server_name;
   if (!ev.release.empty()) o["release"] = ev.release;
   if (!ev.dist.empty()) o["dist"] = ev.dist;

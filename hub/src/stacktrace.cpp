@@ -3,9 +3,9 @@
 //
 // Owns: the C++ runtime's __cxa_throw and __cxa_init_primary_exception as the program
 // sees them (this file's definitions win over libstdc++'s: the wrappers record, then call
-// the originals, found with dlsym(RTLD_NEXT)); the ring of recent throw sites; the cache of
+// the originals, found with dlsym(RTLD_NEXT)); the table of recent throw sites; the cache of
 // symbolised return addresses; the list of loaded ELF images.
-// Invariant: a throw never locks, allocates or fails here: a record claims a ring slot with
+// Invariant: a throw never locks, allocates or fails here: a record claims a table slot with
 // one CAS (a slot another throw is still writing is skipped) and is published with a
 // sequence number a reader checks before and after copying (a seqlock), so a reader
 // never uses a torn record.
@@ -16,12 +16,15 @@
 #include <unwind.h>
 
 #include <cxxabi.h>
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <typeinfo>
 #include <unordered_map>
@@ -38,7 +41,6 @@ namespace rt {
 namespace {
 
 constexpr int max_frames = 64;
-constexpr std::size_t ring_size = 1024;  // a power of two
 
 // unwind fills `pcs` with the caller's return addresses, innermost first; returns how many.
 // libunwind's unw_backtrace (cached per address, ~50 ns for a short stack) is loaded
@@ -77,15 +79,27 @@ _Unwind_Reason_Code on_unwind_frame(_Unwind_Context* context, void* data) {
 // that a reader racing a writer reads torn values (rejected by the seq check), not UB.
 struct throw_record {
   std::atomic<std::uint32_t> seq{0};
-  std::atomic<std::uint64_t> ticket{0};  // order of the throws: the newest match wins
+  std::atomic<std::uint64_t> ticket{0};  // order of the throws: 0 never written
   std::atomic<const void*> object{nullptr};
   std::atomic<const std::type_info*> type{nullptr};
   std::atomic<int> frames{0};
   std::atomic<std::uintptr_t> pcs[max_frames];
 };
 
-throw_record ring[ring_size];
+// The table of throw sites: a record lives in the set its object's address hashes to.
+// A live exception object has one address, so a new throw at an address replaces what an
+// earlier (freed) exception there left, and a record is lost only when more than `ways`
+// exceptions that hash to one set are alive at once.
+constexpr std::size_t sets = 512;  // a power of two
+constexpr std::size_t ways = 4;
+throw_record table[sets][ways];
 std::atomic<std::uint64_t> next_ticket{1};
+
+throw_record* set_of(const void* object) {
+  // Fibonacci hashing of the address without its alignment bits.
+  const auto h = (reinterpret_cast<std::uintptr_t>(object) >> 4) * 0x9E3779B97F4A7C15ull;
+  return table[h >> (64 - std::countr_zero(sets))];
+}
 
 std::atomic<bool> recording{[] {
   const char* v = std::getenv("RT_THROW_STACKTRACES");
@@ -94,22 +108,50 @@ std::atomic<bool> recording{[] {
 
 thread_local bool in_throw = false;  // set across __cxa_throw: its own init is not a new site
 
+// record writes the throw site of (object, type) into the slot of its set that holds the
+// same object (an earlier exception there), else the oldest slot. A slot another throw is
+// writing is passed over for the next choice; when every slot of the set is being written,
+// the site is not recorded (its lookup then finds no trace, never a wrong one: no other
+// slot of the set can hold this object).
 void record(const void* object, const std::type_info* type) noexcept {
   void* pcs[max_frames];
   const int n = unwind(pcs, max_frames);
   const std::uint64_t ticket = next_ticket.fetch_add(1, std::memory_order_relaxed);
-  throw_record& r = ring[ticket & (ring_size - 1)];
-  std::uint32_t seq = r.seq.load(std::memory_order_relaxed);
-  if ((seq & 1) != 0 || !r.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire,
-                                                       std::memory_order_relaxed))
-    return;  // another throw is writing this slot (the ring went round meanwhile)
-  r.ticket.store(ticket, std::memory_order_relaxed);
-  r.object.store(object, std::memory_order_relaxed);
-  r.type.store(type, std::memory_order_relaxed);
-  r.frames.store(n, std::memory_order_relaxed);
-  for (int i = 0; i < n; ++i)
-    r.pcs[i].store(reinterpret_cast<std::uintptr_t>(pcs[i]), std::memory_order_relaxed);
-  r.seq.store(seq + 2, std::memory_order_release);
+  throw_record* set = set_of(object);
+  std::size_t order[ways];  // slots in order of preference
+  std::uint64_t age[ways];
+  for (std::size_t w = 0; w < ways; ++w) {
+    order[w] = w;
+    const bool same = set[w].object.load(std::memory_order_relaxed) == object;
+    age[w] = same ? 0 : set[w].ticket.load(std::memory_order_relaxed) + 1;
+  }
+  std::sort(order, order + ways, [&](std::size_t a, std::size_t b) { return age[a] < age[b]; });
+  for (const std::size_t w : order) {
+    throw_record& r = set[w];
+    std::uint32_t seq = r.seq.load(std::memory_order_relaxed);
+    if ((seq & 1) != 0 || !r.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire,
+                                                         std::memory_order_relaxed))
+      continue;  // another throw is writing this slot
+    r.ticket.store(ticket, std::memory_order_relaxed);
+    r.object.store(object, std::memory_order_relaxed);
+    r.type.store(type, std::memory_order_relaxed);
+    r.frames.store(n, std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i)
+      r.pcs[i].store(reinterpret_cast<std::uintptr_t>(pcs[i]), std::memory_order_relaxed);
+    r.seq.store(seq + 2, std::memory_order_release);
+    // An earlier exception at this address may still be recorded in another slot (it was
+    // being written when this throw chose): retire it, so it can never be found for this one.
+    for (throw_record& old : std::span(set, ways)) {
+      if (&old == &r || old.object.load(std::memory_order_relaxed) != object) continue;
+      std::uint32_t s = old.seq.load(std::memory_order_relaxed);
+      if ((s & 1) == 0 && old.ticket.load(std::memory_order_relaxed) < ticket &&
+          old.seq.compare_exchange_strong(s, s + 1, std::memory_order_acquire)) {
+        old.object.store(nullptr, std::memory_order_relaxed);
+        old.seq.store(s + 2, std::memory_order_release);
+      }
+    }
+    return;
+  }
 }
 
 // find copies the newest record of (object, type) into `pcs`; returns its frame count, 0
@@ -118,7 +160,7 @@ int find(const void* object, const std::type_info* type, std::uintptr_t* pcs) {
   std::uint64_t best = 0;
   int best_n = 0;
   std::uintptr_t copy[max_frames];
-  for (throw_record& r : ring) {
+  for (throw_record& r : std::span(set_of(object), ways)) {
     const std::uint32_t before = r.seq.load(std::memory_order_acquire);
     if (before == 0 || (before & 1) != 0) continue;
     if (r.object.load(std::memory_order_relaxed) != object ||

@@ -26,6 +26,7 @@
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <zlib.h>
 
 namespace hubtest {
 
@@ -59,6 +60,26 @@ std::string schema_errors(const std::string& json_text) {
 
 std::string event_schema_errors(const rt::event& ev) {
   return schema_errors(rt::event_json_line(ev));
+}
+
+std::string gunzip(const std::string& gz) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) throw std::runtime_error("gunzip: inflateInit2 failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  std::string out;
+  char chunk[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof(chunk);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(chunk, sizeof(chunk) - z.avail_out);
+  }
+  const bool whole = rc == Z_STREAM_END && z.avail_in == 0;
+  inflateEnd(&z);
+  if (!whole) throw std::runtime_error("gunzip: not one complete gzip member");
+  return out;
 }
 
 std::string http_request::header(const std::string& name) const {
@@ -195,7 +216,8 @@ bool http_receiver::serve_one(int fd) {
     if (n <= 0) return false;
     body.append(chunk, static_cast<std::size_t>(n));
   }
-  req.body = body.substr(0, length);
+  req.wire_body = body.substr(0, length);
+  req.body = req.header("Content-Encoding") == "gzip" ? gunzip(req.wire_body) : req.wire_body;
   http_answer a = answer_(req);
   {
     std::lock_guard lk(mu_);

@@ -49,9 +49,13 @@ std::string event_schema_errors(const rt::event& ev);
 struct http_request {
   std::string method, target, version;
   std::vector<std::pair<std::string, std::string>> headers;  // in arrival order
-  std::string body;
+  std::string wire_body;  // the body as it arrived (Content-Length bytes)
+  std::string body;       // wire_body decoded: gunzip'ed with "Content-Encoding: gzip"
   std::string header(const std::string& name) const;  // "" when absent
 };
+
+// gunzip inflates one gzip member (zlib); throws std::runtime_error when `gz` is not one.
+std::string gunzip(const std::string& gz);
 
 struct http_answer {
   int status = 200;

@@ -14,10 +14,11 @@
 // privately, so it never replaces the unwinder exceptions use; GCC's _Unwind_Backtrace
 // when it is not installed) and only symbolised when an event is built, from the
 // program's DWARF line tables (libbacktrace, as the goroutine dumps).
-// Invariant: the recorder keeps the traces of the 1024 most recent throws of the process,
-// at most 64 frames each; a trace is found by the exception object's address and type, so
-// an exception rethrown (throw;, std::rethrow_exception) keeps the trace of its first
-// throw, and an exception older than the 1024 most recent throws has none.
+// Invariant: the recorder keeps a trace (at most 64 frames) per exception object address,
+// in a table of 512 sets of 4 slots chosen by that address; a trace is found by the
+// object's address and type, so an exception rethrown (throw;, std::rethrow_exception)
+// keeps the trace of its first throw, and a lookup finds the trace of that exception or
+// none (when more than 4 exceptions of one set were alive at once), never another's.
 #pragma once
 
 #include <exception>

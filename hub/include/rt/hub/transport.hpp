@@ -37,12 +37,14 @@ struct client_options;
 // event (flush returned true, or close returned), that event is counted in exactly one of
 // these, so their sum is the number of send_event calls handled.
 struct transport_stats {
-  std::uint64_t sent = 0;            // delivered (HTTP: answered 2xx)
-  std::uint64_t failed = 0;          // not delivered: a non-2xx answer, a network error, or
-                                     // a request aborted by close(timeout) or the timeout
-  std::uint64_t rate_limited = 0;    // dropped by a rate limit (at send_event or send time)
-  std::uint64_t queue_full = 0;      // dropped because the queue was full
-  std::uint64_t dropped_closed = 0;  // dropped by close: sent after it, or still queued
+  std::uint64_t sent = 0;              // delivered (HTTP: answered 2xx)
+  std::uint64_t failed = 0;            // not delivered: a non-2xx answer, a network error, or
+                                       // a request aborted by close(timeout) or the timeout
+  std::uint64_t rate_limited = 0;      // dropped by a rate limit (at send_event or send time)
+  std::uint64_t queue_full = 0;        // dropped because the queue was full
+  std::uint64_t dropped_closed = 0;    // dropped by close: sent after it, or still queued
+  std::uint64_t dropped_oversize = 0;  // dropped (HTTP transports): its JSON is over Relay's
+                                       // 1 MiB limit even without breadcrumbs and extras
   bool operator==(const transport_stats&) const = default;
 };
 
