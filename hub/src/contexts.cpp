@@ -1,6 +1,6 @@
 // contexts.cpp — the contexts every event carries unless the user set them: the host's
-// operating system, the device (machine), and the runtime (rt, the C++ compiler, the
-// standard library), as Sentry's SDKs send them (internal.hpp).
+// operating system, the device (machine), the runtime (rt) and the C++ toolchain (the
+// compiler and its standard library), as Sentry's SDKs send them (internal.hpp).
 //
 // Forms: https://develop.sentry.dev/sdk/data-model/event-payloads/contexts/ (os: name,
 // version, kernel_version; device: arch, processor_count, memory_size in bytes; runtime:
@@ -9,7 +9,9 @@
 //
 // Owns: the process-wide default contexts, computed on first use.
 // Invariant: computed once per process (a function-local static, so thread-safe) and
-// immutable afterwards; every value is a JSON object with a "type" and no empty field.
+// immutable afterwards; every value is a JSON object with no empty field, whose type is its
+// key (os, device, runtime: Sentry infers it, so it is not sent) or its "type" member.
+// Every event copies these, so they are kept small: a member is a few allocations.
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -44,7 +46,7 @@ void put(json& o, const char* key, const std::string& value) {
 }
 
 json os_context(const utsname& u) {
-  json o{{"type", "os"}};
+  json o = json::object();  // its type is its key, "os"
   const std::string name = os_release_value("NAME");
   put(o, "name", name.empty() ? std::string(u.sysname) : name);
   put(o, "version", os_release_value("VERSION_ID"));
@@ -53,7 +55,7 @@ json os_context(const utsname& u) {
 }
 
 json device_context(const utsname& u) {
-  json o{{"type", "device"}};
+  json o = json::object();  // its type is its key, "device"
   put(o, "arch", u.machine);
   if (const long n = sysconf(_SC_NPROCESSORS_ONLN); n > 0) o["processor_count"] = n;
   struct sysinfo si {};
@@ -61,27 +63,29 @@ json device_context(const utsname& u) {
   return o;
 }
 
-json compiler_context() {
-#if defined(__clang__)
-  return {{"type", "runtime"}, {"name", "clang++"}, {"version", __clang_version__}};
-#elif defined(__GNUC__)
-  return {{"type", "runtime"}, {"name", "g++"}, {"version", __VERSION__}};
+// The standard library rt was built against, as one string ("libstdc++ 12 (20220819)").
+std::string stdlib_text() {
+#if defined(_LIBCPP_VERSION)
+  return "libc++ " + std::to_string(_LIBCPP_VERSION);
+#elif defined(__GLIBCXX__)
+  return "libstdc++ " + std::to_string(_GLIBCXX_RELEASE) + " (" + std::to_string(__GLIBCXX__) + ")";
 #else
-  return {{"type", "runtime"}, {"name", "c++"}, {"version", std::to_string(__cplusplus)}};
+  return "unknown";
 #endif
 }
 
-json stdlib_context() {
-#if defined(_LIBCPP_VERSION)
-  return {{"type", "runtime"}, {"name", "libc++"}, {"version", std::to_string(_LIBCPP_VERSION)}};
-#elif defined(__GLIBCXX__)
-  return {{"type", "runtime"},
-          {"name", "libstdc++"},
-          {"version", std::to_string(_GLIBCXX_RELEASE)},
-          {"build", std::to_string(__GLIBCXX__)}};
+// The C++ toolchain: a runtime-typed context (its key is not "runtime"), with the standard
+// library as a field of its own.
+json compiler_context() {
+#if defined(__clang__)
+  json o{{"type", "runtime"}, {"name", "clang++"}, {"version", __clang_version__}};
+#elif defined(__GNUC__)
+  json o{{"type", "runtime"}, {"name", "g++"}, {"version", __VERSION__}};
 #else
-  return {{"type", "runtime"}, {"name", "unknown"}};
+  json o{{"type", "runtime"}, {"name", "c++"}, {"version", std::to_string(__cplusplus)}};
 #endif
+  o["stdlib"] = stdlib_text();
+  return o;
 }
 
 }  // namespace
@@ -93,9 +97,8 @@ const std::map<std::string, json>& default_contexts() {
     return std::map<std::string, json>{
         {"os", os_context(u)},
         {"device", device_context(u)},
-        {"runtime", {{"type", "runtime"}, {"name", "rt"}, {"version", sdk_version}}},
+        {"runtime", {{"name", "rt"}, {"version", sdk_version}}},
         {"compiler", compiler_context()},
-        {"stdlib", stdlib_context()},
     };
   }();
   return contexts;

@@ -53,8 +53,8 @@ inline constexpr std::array<std::string_view, 3> sdk_integrations = {
 // sentry-go's {"name":"sentry-go"} (rt is not published in a package registry).
 inline constexpr std::string_view sdk_package_name = "rt.cpp";
 
-// default_contexts: "os", "device", "runtime" (rt), "compiler" and "stdlib" (the C++
-// toolchain rt was built with), computed on the first call and cached for the process
+// default_contexts: "os", "device", "runtime" (rt) and "compiler" (the C++ toolchain rt
+// was built with, its standard library included), computed on the first call and cached for the process
 // (contexts.cpp). Never throws after the first call.
 const std::map<std::string, json>& default_contexts();
 
