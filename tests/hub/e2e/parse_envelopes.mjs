@@ -145,7 +145,7 @@ function checkFile(path) {
       if (ev.event_id !== h.event_id)
         fail(`item ${n} (event): event_id ${JSON.stringify(ev.event_id)} is not the envelope's ${h.event_id}`);
       const exc = ev.exception?.values ?? [];
-      const what = exc.length ? exc.map((x) => x.type).join('<') : `message ${JSON.stringify((ev.logentry?.formatted ?? ev.message ?? '').slice(0, 24))}`;
+      const what = exc.length ? `exceptions [${exc.map((x) => x.type).join(', ')}] (innermost first)` : `message ${JSON.stringify((ev.logentry?.formatted ?? ev.message ?? '').slice(0, 24))}`;
       detail = ` level=${ev.level} ${what}`;
     }
     summary.push(`${type}(${item.header.length} bytes)${detail}`);
