@@ -4,7 +4,7 @@
 set -eu
 pkgs=(g++ cmake make libboost-fiber-dev libboost-context-dev libspdlog-dev doctest-dev
       libconcurrentqueue-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev libboost-dev curl
-      libunwind8 zlib1g-dev)
+      libunwind8 zlib1g-dev nodejs)
 if [ "${1:-build}" = bench ]; then
   pkgs+=(golang-go golang-github-getsentry-sentry-go-dev time wrk)
 fi
