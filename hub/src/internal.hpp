@@ -54,8 +54,8 @@ inline constexpr std::array<std::string_view, 3> sdk_integrations = {
 inline constexpr std::string_view sdk_package_name = "rt.cpp";
 
 // default_contexts: "os", "device", "runtime" (rt) and "compiler" (the C++ toolchain rt
-// was built with, its standard library included), computed on the first call and cached for the process
-// (contexts.cpp). Never throws after the first call.
+// was built with, its standard library included), computed on the first call and cached for the
+// process (contexts.cpp). Never throws after the first call.
 const std::map<std::string, json>& default_contexts();
 
 // Relay's limit on an event's JSON: larger events are rejected
