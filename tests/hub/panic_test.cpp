@@ -1,8 +1,7 @@
 // panic_test.cpp — an exception escaping a goroutine is captured on that goroutine's hub
 // (its tags and breadcrumbs, level fatal) before the runtime's panic policy applies.
-// Its own main: the session runs under panic_policy::report_and_continue, so the panics
+// Linked with rt_test_main_continue: the session runs under report_and_continue, so the panics
 // this test provokes do not end the process.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <stdexcept>
@@ -65,13 +64,4 @@ TEST_CASE("a before_send that throws on a panic's event does not lose the event"
     REQUIRE(events[0].exception.size() == 1);
     CHECK(events[0].exception[0].value.rfind("boom ", 0) == 0);
   }
-}
-
-int main(int argc, char** argv) {
-  return rt::run(
-      [&] {
-        doctest::Context ctx(argc, argv);
-        return ctx.run();
-      },
-      rt::options{.on_panic = rt::panic_policy::report_and_continue});
 }

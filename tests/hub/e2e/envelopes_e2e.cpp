@@ -9,9 +9,8 @@
 // contexts, breadcrumbs, non-ASCII text and control characters, a ~100 KB message).
 // Invariant: the receiver gets exactly one envelope per event sent, and every one of them is
 // written to the directory, one file per request, named "NN-<transport>-<kind>.envelope".
-// Its own main, like panic_test.cpp: the session runs under report_and_continue, so the
+// Linked with rt_test_main_continue: the session runs under report_and_continue, so the
 // goroutine panic this test provokes does not end the process.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -306,13 +305,4 @@ TEST_CASE("every event sent through the HTTP transports arrives as a valid envel
   CHECK(panics == 2);
   CHECK(seen.size() == expected);
   MESSAGE(requests.size(), " envelopes written to ", dir.string());
-}
-
-int main(int argc, char** argv) {
-  return rt::run(
-      [&] {
-        doctest::Context ctx(argc, argv);
-        return ctx.run();
-      },
-      rt::options{.on_panic = rt::panic_policy::report_and_continue});
 }
