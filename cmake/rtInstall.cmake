@@ -3,7 +3,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(rt_install_targets rt_build_flags rt_scheduler rt_runtime rt_hub rt)
+set(rt_install_targets rt_scheduler rt_runtime rt_hub rt)
 install(TARGETS ${rt_install_targets} EXPORT rtTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

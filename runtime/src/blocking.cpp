@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "rt/blocking.hpp"
-#include "rt/scheduler/lock_fast.hpp"
+#include "rt/scheduler/scheduler.hpp"
 
 namespace rt::detail {
 namespace {
@@ -72,7 +72,7 @@ class blocking_pool {
   }
 
   static void complete(blocking_call& call) noexcept {
-    sched::spinlock_lock lk = sched::locked(call.lock);
+    sched::spinlock_lock lk(call.lock);
     call.done = true;
     const bool parked = call.parked;
     const sched::waiter who = call.who;
@@ -97,7 +97,7 @@ blocking_pool& the_blocking_pool() {
 void run_blocking(blocking_call& call) {
   call.who = sched::waiter::self();
   the_blocking_pool().submit(&call);
-  sched::spinlock_lock lk = sched::locked(call.lock);
+  sched::spinlock_lock lk(call.lock);
   if (call.done) return;
   call.parked = true;
   sched::park(lk, "blocking call");

@@ -40,8 +40,8 @@
 
 #include "rt/chan.hpp"
 #include "rt/scheduler/fatal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
 #include "rt/scheduler/race.hpp"
+#include "rt/scheduler/scheduler.hpp"
 
 namespace rt::detail {
 namespace {
@@ -97,7 +97,7 @@ chan_waiter* dequeue(waitq& q) noexcept {
 void wake(chan_waiter* w) noexcept {
   const sched::waiter who = w->who;
   if (select_waiter* s = w->sel) {
-    sched::lock_fast(s->lock);  // select step 5: the selector is fully parked once we get this
+    s->lock.lock();  // select step 5: the selector is fully parked once we get this
     s->lock.unlock();
   }
   sched::unpark(who);  // from here on, w (on the woken stack) may be gone
@@ -196,7 +196,7 @@ std::uint32_t random_below(std::uint32_t n) noexcept {
 void lock_all(const select_case* cs, const std::uint16_t* order, std::size_t m) noexcept {
   for (std::size_t k = 0; k < m; ++k) {
     chan_core* c = cs[order[k]].c;
-    if (k == 0 || c != cs[order[k - 1]].c) sched::lock_fast(c->lock);
+    if (k == 0 || c != cs[order[k - 1]].c) c->lock.lock();
   }
 }
 
@@ -240,7 +240,7 @@ bool chan_send(chan_core* c, void* elem, bool block) {
     if (!block) return false;
     block_forever("chan send (nil chan)");
   }
-  sched::spinlock_lock lk = sched::locked(c->lock);
+  sched::spinlock_lock lk(c->lock);
   chan_waiter* woken = nullptr;
   switch (try_send_locked(c, elem, &woken)) {
     case step::done:
@@ -268,7 +268,7 @@ bool chan_recv(chan_core* c, void* opt, bool block) {
     if (!block) return false;
     block_forever("chan receive (nil chan)");
   }
-  sched::spinlock_lock lk = sched::locked(c->lock);
+  sched::spinlock_lock lk(c->lock);
   chan_waiter* woken = nullptr;
   switch (try_recv_locked(c, opt, &woken)) {
     case step::done:
@@ -291,7 +291,7 @@ bool chan_recv(chan_core* c, void* opt, bool block) {
 
 void chan_close(chan_core* c) {
   if (c == nullptr) throw std::logic_error("close of nil channel");
-  sched::spinlock_lock lk = sched::locked(c->lock);
+  sched::spinlock_lock lk(c->lock);
   if (c->closed) throw channel_closed("close of closed channel");
   c->closed = true;
   // Collect every waiter (linked through `next`, free once dequeued), wake after unlock.
@@ -335,7 +335,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
   for (std::size_t k = 0; k < m; ++k) {
     const std::size_t i = poll[k];
     chan_waiter* woken = nullptr;
-    sched::lock_fast(cs[i].c->lock);
+    cs[i].c->lock.lock();
     const step s = try_case_locked(cs[i], &woken);
     cs[i].c->lock.unlock();
     if (s != step::would_block) return completed(i, s, woken);
@@ -375,7 +375,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
     w.success = false;
     enqueue(cs[i].send ? cs[i].c->sendq : cs[i].c->recvq, &w);
   }
-  sched::spinlock_lock sl = sched::locked(sel.lock);
+  sched::spinlock_lock sl(sel.lock);
   unlock_all(cs, locks, m);
   sched::park(sl, "select");
 
@@ -396,7 +396,7 @@ std::size_t select_run(select_case* cs, chan_waiter* waiters, std::uint16_t* ord
 
 void block_forever(const char* reason) {
   sched::spinlock never_woken;
-  sched::spinlock_lock lk = sched::locked(never_woken);
+  sched::spinlock_lock lk(never_woken);
   sched::park(lk, reason);
   sched::fatal("a goroutine parked forever (%s) was woken", reason);
 }

@@ -44,7 +44,7 @@
 
 #include "rt/context.hpp"
 #include "rt/runtime.hpp"
-#include "rt/scheduler/lock_fast.hpp"
+#include "rt/scheduler/scheduler.hpp"
 
 namespace rt {
 namespace detail {
@@ -143,7 +143,7 @@ void context_node::unlink_from_parent() noexcept {
   // Unlinked already (e.g. by the parent's cascade, which may be running on this very
   // thread with the parent's lock held): nothing to do, and no lock to take.
   if (parent == nullptr || !linked.load(std::memory_order_acquire)) return;
-  sched::spinlock_lock lk = sched::locked(parent->lock);
+  sched::spinlock_lock lk(parent->lock);
   if (linked.load(std::memory_order_relaxed)) unlink(parent.get(), this);
 }
 
@@ -156,7 +156,7 @@ bool context_node::mark(context_error why) noexcept {
 }
 
 void context_node::cancel(context_error why, bool detach) noexcept {
-  sched::lock_fast(lock);  // step 1
+  lock.lock();  // step 1
   if (!mark(why)) {
     lock.unlock();
     return;
@@ -171,7 +171,7 @@ void context_node::cancel(context_error why, bool detach) noexcept {
       // null: c is being destroyed (its destructor finds it unlinked); skip it.
       std::shared_ptr<context_node> child = c->weak_from_this().lock();
       if (child == nullptr) continue;
-      sched::lock_fast(child->lock);
+      child->lock.lock();
       if (!child->mark(why)) {  // cancelled on its own: that winner's cascade is over
         child->lock.unlock();
         continue;
@@ -195,7 +195,7 @@ void context_node::cancel(context_error why, bool detach) noexcept {
 
 std::size_t context_children(const context& ctx) noexcept {
   if (ctx.node_ == nullptr) return 0;
-  sched::spinlock_lock lk = sched::locked(ctx.node_->lock);
+  sched::spinlock_lock lk(ctx.node_->lock);
   std::size_t n = 0;
   for (context_node* c = ctx.node_->first_child; c != nullptr; c = c->next_sibling) ++n;
   return n;
@@ -225,7 +225,7 @@ std::shared_ptr<context_node> make_child(const std::shared_ptr<context_node>& pa
   if (parent != nullptr) {
     int parent_err;
     {
-      sched::spinlock_lock lk = sched::locked(parent->lock);
+      sched::spinlock_lock lk(parent->lock);
       parent_err = parent->err_code.load(std::memory_order_relaxed);
       if (parent_err < 0) {
         node->next_sibling = parent->first_child;

@@ -31,7 +31,8 @@
 #include "rt/mutex.hpp"
 #include "rt/rw_mutex.hpp"
 #include "rt/scheduler/fatal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
+#include "rt/scheduler/scheduler.hpp"
+#include "rt/scheduler/spin.hpp"
 
 namespace rt {
 namespace {
@@ -63,7 +64,7 @@ void spin_round() noexcept {
 // ---- detail::sema -------------------------------------------------------------------
 
 void detail::sema::acquire(bool lifo, const char* reason) noexcept {
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   if (tokens_ > 0) {
     --tokens_;
     return;
@@ -85,7 +86,7 @@ void detail::sema::acquire(bool lifo, const char* reason) noexcept {
 }
 
 bool detail::sema::release() noexcept {
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   node* w = head_;
   if (w == nullptr) {
     ++tokens_;
@@ -243,12 +244,12 @@ void rw_mutex::unlock() noexcept {
 // ---- cond ---------------------------------------------------------------------------
 
 std::uint64_t cond::enter() noexcept {
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   return next_ticket_++;
 }
 
 void cond::park_until_notified(std::uint64_t ticket) noexcept {
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   if (ticket < notify_) return;  // notified between enter() and here
   node me{sched::waiter::self(), ticket, nullptr};
   if (tail_ != nullptr) {
@@ -261,7 +262,7 @@ void cond::park_until_notified(std::uint64_t ticket) noexcept {
 }
 
 void cond::signal() noexcept {
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   if (notify_ == next_ticket_) return;  // nobody waits
   const std::uint64_t ticket = notify_++;
   // The waiter holding `ticket` may not have parked yet: then it sees ticket < notify_.
@@ -278,7 +279,7 @@ void cond::signal() noexcept {
 }
 
 void cond::broadcast() noexcept {
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   if (notify_ == next_ticket_) return;
   notify_ = next_ticket_;
   node* n = head_;

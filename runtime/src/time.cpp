@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "rt/runtime.hpp"
-#include "rt/scheduler/lock_fast.hpp"
+#include "rt/scheduler/scheduler.hpp"
 #include "rt/time.hpp"
 
 namespace rt {
@@ -69,7 +69,7 @@ void fire_ticker(sched::timer* t) noexcept {
   auto* s = static_cast<time_source*>(t);
   offer(s->c);
   const clock::time_point now = clock::now();
-  sched::spinlock_lock lk = sched::locked(s->lock);
+  sched::spinlock_lock lk(s->lock);
   if (s->stopped) return;
   // The next tick after now on the grid when + k * period (skipping missed ticks).
   const clock::duration late = (now - s->when) % s->period;  // now >= when: it fired
@@ -94,7 +94,7 @@ std::unique_ptr<time_source> make_source(clock::duration d, clock::duration peri
 void stop_source(time_source* s) noexcept {
   if (s == nullptr || !sched::running()) return;
   {
-    sched::spinlock_lock lk = sched::locked(s->lock);
+    sched::spinlock_lock lk(s->lock);
     s->stopped = true;
   }
   sched::timer_stop(s);
@@ -108,7 +108,7 @@ struct sleeper : sched::timer {
 void fire_sleeper(sched::timer* t) noexcept {
   auto* s = static_cast<sleeper*>(t);
   const sched::waiter who = s->who;
-  sched::lock_fast(s->lock);  // step 2: the sleeper is suspended once we get the lock
+  s->lock.lock();  // step 2: the sleeper is suspended once we get the lock
   s->lock.unlock();
   sched::unpark(who);  // s lives on the sleeper's stack: not touched after this
 }
@@ -125,7 +125,7 @@ void sleep_until(clock::time_point tp) {
   s.when = tp;
   s.fire = fire_sleeper;
   s.who = sched::waiter::self();
-  sched::spinlock_lock lk = sched::locked(s.lock);
+  sched::spinlock_lock lk(s.lock);
   sched::timer_start(&s);
   sched::park(lk, "sleep");
 }
@@ -163,13 +163,13 @@ timer::~timer() {
 
 bool timer::stop() {
   if (src_ == nullptr) return false;
-  sched::spinlock_lock lk = sched::locked(src_->lock);
+  sched::spinlock_lock lk(src_->lock);
   return sched::timer_stop(src_.get());
 }
 
 bool timer::reset(clock::duration d) {
   if (src_ == nullptr) throw std::logic_error("rt::timer::reset: timer was moved from");
-  sched::spinlock_lock lk = sched::locked(src_->lock);
+  sched::spinlock_lock lk(src_->lock);
   const bool was_pending = sched::timer_stop(src_.get());
   src_->when = detail::deadline_after(d);
   sched::timer_start(src_.get());

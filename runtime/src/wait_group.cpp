@@ -4,12 +4,12 @@
 // the counter is non-zero, then enqueues itself and parks, all under lock_. The add()
 // that takes the counter to zero with waiters present takes lock_, so it finds every
 // such waiter enqueued and (park releases lock_ only after the switch) fully parked.
+#include "rt/scheduler/scheduler.hpp"
 #include "rt/wait_group.hpp"
 
 #include <stdexcept>
 #include <string>
 
-#include "rt/scheduler/lock_fast.hpp"
 
 namespace rt {
 
@@ -25,7 +25,7 @@ void wait_group::add(int delta) {
                            std::to_string(counter));
   }
   if (counter > 0 || waiters == 0) return;
-  sched::spinlock_lock lk = sched::locked(lock_);
+  sched::spinlock_lock lk(lock_);
   state_.store(0, std::memory_order_release);
   waiter_node* w = waiters_;
   waiters_ = nullptr;
@@ -41,7 +41,7 @@ void wait_group::wait() {
   std::uint64_t s = state_.load(std::memory_order_acquire);
   for (;;) {
     if ((s >> 32) == 0) return;
-    sched::spinlock_lock lk = sched::locked(lock_);
+    sched::spinlock_lock lk(lock_);
     if (state_.compare_exchange_strong(s, s + 1, std::memory_order_acq_rel)) {
       waiter_node node{sched::waiter::self(), waiters_};
       waiters_ = &node;

@@ -32,7 +32,7 @@
 #include <algorithm>
 
 #include "internal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
+#include "rt/scheduler/spin.hpp"
 #include "stack_pool.hpp"
 
 namespace rt::sched {

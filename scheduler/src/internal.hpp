@@ -159,9 +159,9 @@ struct worker {
   boost::fibers::context* dispatcher = nullptr;  // Boost's dispatcher, when ready
   boost::fibers::context* main_ctx = nullptr;    // this thread's main context, when ready
   boost::fibers::scheduler* bsched = nullptr;    // this thread's Boost scheduler
-  // The lock a fiber suspending here hands to Boost, which unlocks it on this thread right
-  // after the switch (see suspend_releasing in worker.cpp). Empty in between.
-  spinlock_lock handoff;
+  // The lock of a context suspending here, from suspend_releasing until the context that
+  // runs next released it (finish_switch in worker.cpp). Null in between.
+  spinlock* handoff = nullptr;
   fiber* pick_first =
       nullptr;  // pick_next returns it before any queue: launch()'s child, spin()'s steal
   bool parent_to_runnext = false;  // launch(): where awakened() puts the parent

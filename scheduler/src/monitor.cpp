@@ -30,7 +30,6 @@
 #include <string>
 
 #include "internal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
 
 namespace rt::sched {
 namespace {
@@ -131,7 +130,7 @@ verdict look_for_deadlock(pool* p) {
   if (p->net_waiters.load(std::memory_order_seq_cst) > 0) return verdict::will_wake;
   int parked = 0;
   {
-    spinlock_lock lk = locked(p->all_lock);
+    spinlock_lock lk(p->all_lock);
     for (fiber* f = p->all; f != nullptr; f = f->all_next) {
       if (f->goid == 0) continue;
       if (f->state != fiber_state::parked) return verdict::in_flux;
@@ -191,7 +190,7 @@ void monitor_main(pool* p) {
       {
         // Still the same run (the tick did not move): cur runs, and cannot be freed
         // while all_lock is held.
-        spinlock_lock lk = locked(p->all_lock);
+        spinlock_lock lk(p->all_lock);
         if (w->schedtick.load(std::memory_order_seq_cst) != t) continue;
         g = goroutine_view{cur->goid, cur->parent, cur->created_pc,    fiber_state::running,
                            "",        v.since,     static_cast<int>(i)};
@@ -242,7 +241,7 @@ void monitor_main(pool* p) {
 }  // namespace
 
 void registry_add(pool* p, fiber* f) noexcept {
-  spinlock_lock lk = locked(p->all_lock);
+  spinlock_lock lk(p->all_lock);
   f->all_prev = nullptr;
   f->all_next = p->all;
   if (p->all != nullptr) p->all->all_prev = f;
@@ -250,7 +249,7 @@ void registry_add(pool* p, fiber* f) noexcept {
 }
 
 void registry_remove(pool* p, fiber* f) noexcept {
-  spinlock_lock lk = locked(p->all_lock);
+  spinlock_lock lk(p->all_lock);
   if (f->all_prev != nullptr) {
     f->all_prev->all_next = f->all_next;
   } else {
@@ -298,7 +297,7 @@ std::vector<goroutine_view> goroutines() {
   pool_ref p;
   if (p.get() == nullptr) return out;
   const std::size_t n = p->workers.size();
-  spinlock_lock lk = locked(p->all_lock);
+  spinlock_lock lk(p->all_lock);
   std::size_t count = 0;
   for (fiber* f = p->all; f != nullptr; f = f->all_next) count += f->goid != 0 ? 1 : 0;
   lk.unlock();

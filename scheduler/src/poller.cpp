@@ -38,7 +38,6 @@
 #include <system_error>
 
 #include "internal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
 #include "rt/scheduler/poller.hpp"
 
 namespace rt::sched {
@@ -80,7 +79,7 @@ poll_desc* free_list = nullptr;
 
 poll_desc* alloc_desc() {
   {
-    spinlock_lock lk = locked(free_lock);
+    spinlock_lock lk(free_lock);
     if (poll_desc* pd = free_list) {
       free_list = pd->next_free;
       return pd;
@@ -89,7 +88,7 @@ poll_desc* alloc_desc() {
   // A block of 64 records, never freed (see the invariant at the top).
   constexpr int block = 64;
   auto* b = new poll_desc[block];
-  spinlock_lock lk = locked(free_lock);
+  spinlock_lock lk(free_lock);
   for (int i = 1; i < block; ++i) {
     b[i].next_free = free_list;
     free_list = &b[i];
@@ -98,7 +97,7 @@ poll_desc* alloc_desc() {
 }
 
 void free_desc(poll_desc* pd) noexcept {
-  spinlock_lock lk = locked(free_lock);
+  spinlock_lock lk(free_lock);
   pd->next_free = free_list;
   free_list = pd;
 }
@@ -122,7 +121,7 @@ void fire_deadline(timer* t) noexcept {
   auto* d = static_cast<poll_deadline*>(t);
   poll_desc* pd = d->pd;
   const int m = d->mode;
-  spinlock_lock lk = locked(pd->lock);
+  spinlock_lock lk(pd->lock);
   if (!pd->armed[m]) return;  // disarmed since: this firing is stale
   pd->armed[m] = false;
   pd->expired[m] = true;
@@ -140,7 +139,7 @@ void disarm(poll_desc* pd, int m, spinlock_lock& lk) noexcept {
     lk.unlock();
     pool_ref p;
     if (p.get() != nullptr && p->gen == pd->gen) timer_stop(&pd->deadline[m]);
-    relock(lk);
+    lk.lock();
   }
 }
 
@@ -210,7 +209,7 @@ int netpoll(pool* p, std::int64_t timeout_ns) noexcept {
     const bool hup = (e & (EPOLLHUP | EPOLLERR)) != 0;
     poll_wait_node* lists[2] = {nullptr, nullptr};
     {
-      spinlock_lock lk = locked(pd->lock);
+      spinlock_lock lk(pd->lock);
       if (hup || (e & EPOLLRDHUP) != 0) pd->final[0] = true;
       if (hup) pd->final[1] = true;
       for (int m = 0; m < 2; ++m) {
@@ -236,7 +235,7 @@ poll_desc* poll_open(int fd) {
   if (p.get() == nullptr) throw std::logic_error("rt: network I/O needs a running runtime");
   poll_desc* pd = alloc_desc();
   {
-    spinlock_lock lk = locked(pd->lock);
+    spinlock_lock lk(pd->lock);
     pd->waiting[0] = pd->waiting[1] = nullptr;
     pd->ready[0] = pd->ready[1] = false;
     pd->drained[0] = pd->drained[1] = false;
@@ -271,7 +270,7 @@ void poll_close(poll_desc* pd) noexcept {
       ::epoll_ctl(p->netfd, EPOLL_CTL_DEL, pd->fd, &ev);
     }
   }
-  spinlock_lock lk = locked(pd->lock);
+  spinlock_lock lk(pd->lock);
   disarm(pd, 0, lk);
   disarm(pd, 1, lk);
   pd->fd = -1;
@@ -312,7 +311,7 @@ poll_status park_on(poll_desc* pd, int m, spinlock_lock& lk) noexcept {
 poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept {
   tsan_quiet quiet;
   const int m = mode_index(mode);
-  spinlock_lock lk = locked(pd->lock);
+  spinlock_lock lk(pd->lock);
   if (pd->closing) return poll_status::closed;
   if (pd->expired[m]) return poll_status::timeout;
   if (pd->drained[m] && !pd->ready[m] && !pd->final[m]) return park_on(pd, m, lk);
@@ -323,14 +322,14 @@ poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept {
 
 void poll_short(poll_desc* pd, poll_mode mode) noexcept {
   tsan_quiet quiet;
-  spinlock_lock lk = locked(pd->lock);
+  spinlock_lock lk(pd->lock);
   pd->drained[mode_index(mode)] = true;
 }
 
 poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
   tsan_quiet quiet;
   const int m = mode_index(mode);
-  spinlock_lock lk = locked(pd->lock);
+  spinlock_lock lk(pd->lock);
   if (pd->closing) return poll_status::closed;
   if (pd->expired[m]) return poll_status::timeout;
   if (pd->ready[m]) {  // an edge came since the caller's attempt began: try again
@@ -346,7 +345,7 @@ void poll_set_deadline(poll_desc* pd, poll_mode modes, clock::time_point deadlin
   const bool passed = !clear && deadline <= clock::now();
   for (int m = 0; m < 2; ++m) {
     if ((modes & (m == 0 ? poll_read : poll_write)) == 0) continue;
-    spinlock_lock lk = locked(pd->lock);
+    spinlock_lock lk(pd->lock);
     disarm(pd, m, lk);
     pd->expired[m] = passed;
     poll_wait_node* list = nullptr;
@@ -370,7 +369,7 @@ void poll_evict(poll_desc* pd) noexcept {
   tsan_quiet quiet;
   poll_wait_node* lists[2];
   {
-    spinlock_lock lk = locked(pd->lock);
+    spinlock_lock lk(pd->lock);
     pd->closing = true;
     lists[0] = pd->waiting[0];
     lists[1] = pd->waiting[1];

@@ -18,7 +18,6 @@
 #include <algorithm>
 
 #include "internal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
 
 namespace rt::sched {
 namespace {
@@ -93,7 +92,7 @@ void timer_start(timer* t) {
   if (w == nullptr) w = p->workers.front().get();
   const std::int64_t when = ns(t->when);
   {
-    spinlock_lock lk = locked(w->timer_lock);
+    spinlock_lock lk(w->timer_lock);
     t->heap = w;
     t->status.store(st_pending, std::memory_order_relaxed);
     w->heap.push_back({when, t});
@@ -113,7 +112,7 @@ bool timer_stop(timer* t) noexcept {
   tsan_quiet quiet;
   worker* w = t->heap;
   if (w == nullptr) return false;
-  spinlock_lock lk = locked(w->timer_lock);
+  spinlock_lock lk(w->timer_lock);
   if (t->status.load(std::memory_order_relaxed) == st_pending) {
     remove_at(w, static_cast<std::size_t>(t->heap_index));
     t->status.store(st_unarmed, std::memory_order_relaxed);
@@ -123,7 +122,7 @@ bool timer_stop(timer* t) noexcept {
   while (w->firing == t) {  // fire() runs on another thread: wait until it returned
     lk.unlock();
     std::this_thread::yield();
-    relock(lk);
+    lk.lock();
   }
   return false;
 }
@@ -134,7 +133,7 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
   if (try_only) {
     if (!lk.try_lock()) return false;
   } else {
-    relock(lk);
+    lk.lock();
   }
   // One firer per heap: while another thread fires this heap's timers (it drains every
   // due one before it stops), `firing` must keep naming its timer for timer_stop().
@@ -150,7 +149,7 @@ bool run_timers(worker* w, std::int64_t now, bool try_only) noexcept {
     lk.unlock();
     tsan_acquire(t);
     fire(t);  // from here on, t may be gone
-    relock(lk);
+    lk.lock();
     w->firing = nullptr;
     fired = true;
   }

@@ -11,6 +11,8 @@
 //   1. A goroutine fiber is attached to a Boost scheduler only while it runs.
 //      pick_next() attaches it; park(), retire() and awakened() detach it. A parked
 //      or runnable fiber therefore belongs to no thread, and any worker may run it.
+//      A goroutine parks holding its primitive's lock; the context that runs next on
+//      the worker releases it (finish_switch).
 //   2. Fibers are recycled: when a goroutine ends, its fiber parks itself in a fiber
 //      cache (per worker, then global) and the next go() reuses it, hot stack and all.
 //      No fiber construction, stack allocation or Boost termination per goroutine; one
@@ -54,7 +56,6 @@
 
 #include "internal.hpp"
 #include "rt/scheduler/fatal.hpp"
-#include "rt/scheduler/lock_fast.hpp"
 #include "stack_pool.hpp"
 
 namespace rt::sched {
@@ -255,15 +256,26 @@ void asan_switched(worker* w) noexcept {
   }
 }
 
-// asan_resumed: asan_switched on the worker a goroutine resumed on, from the goroutine.
-void asan_resumed() noexcept {
-  asan_switched(this_worker());
-}
 #else
-// Nothing, not even this_worker()'s call (it is not inlined), in other builds.
 inline void asan_switched(worker*) noexcept {}
-inline void asan_resumed() noexcept {}
 #endif
+
+// ---- finishing a switch ----------------------------------------------------------------
+// A goroutine that parks holds the lock under which a waker will find it (park's `lk`),
+// and must hold it until it is completely off its stack: a waker on another worker may
+// resume it the moment the lock is free. So the lock travels with the switch, as Go's
+// park_m releases it on g0: suspend_releasing leaves it in w->handoff, and the context
+// that resumes releases it at its first step into rt code — the dispatcher's pick_next()
+// (its every turn starts there), or the return from a suspend or yield in this file —
+// each of which calls finish_switch. (A context that yields hands nothing over, so
+// awakened(), which runs first on the far side of a yield, has nothing to release.)
+inline void finish_switch(worker* w) noexcept {
+  asan_switched(w);
+  if (spinlock* l = w->handoff) {
+    w->handoff = nullptr;
+    l->unlock();
+  }
+}
 
 // ---- queues -----------------------------------------------------------------------
 
@@ -446,6 +458,9 @@ class algo final : public bf::algo::algorithm {
   }
 
   bf::context* pick_next() noexcept override {
+    // In the dispatcher, this is its first step since it resumed (elsewhere the caller is
+    // the context about to suspend: its handoff must wait for the switch).
+    if (w_->dispatcher == nullptr) finish_switch(w_);
 #if defined(RT_ASAN)
     asan_switched(w_);
     void** from = asan_running_slot(w_);
@@ -561,6 +576,7 @@ class algo final : public bf::algo::algorithm {
   bf::context* run(worker* w, fiber* f) noexcept {
     if (w->spinning) stop_spinning(w);  // found work: no longer counted as looking for it
     w->bsched->attach_worker_context(f->ctx);
+    f->last_worker = w;
     f->state = fiber_state::running;
     set_current(w, f);
     w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -573,17 +589,15 @@ class algo final : public bf::algo::algorithm {
 
 // ---- worker threads ---------------------------------------------------------------
 
-// suspend_releasing switches the running fiber away and releases `lk` once the fiber is
-// off its stack. Not Boost's suspend(lk) with the caller's own lock object: Boost unlocks
-// through that object after the switch — unlock() releases the spinlock, then clears the
-// object's owns flag — and a waker on another worker may resume the fiber between the two
-// (rt fibers migrate), so the flag write would hit a stack already in use again (seen as
-// EPERM from a later unlock, or a double unlock). The lock is moved into the worker,
-// which only this thread touches, right after the switch; `lk` is left not owning.
-void suspend_releasing(worker* w, spinlock_lock& lk) noexcept {
-  w->handoff = std::move(lk);
-  w->bsched->suspend(w->handoff);
-  asan_resumed();  // resumed, perhaps on another worker
+// suspend_releasing switches the running context away and releases `lk` once the context
+// is off its stack (see finish_switch); `f` is the suspending goroutine's fiber, null for
+// a worker's main context (which never migrates). Not Boost's suspend(lk): its lock type
+// is Boost's own spinlock, and it unlocks through the caller's lock object after the
+// switch, whose owns flag a waker may already be using again (rt fibers migrate).
+void suspend_releasing(worker* w, fiber* f, spinlock_lock& lk) noexcept {
+  w->handoff = lk.release();
+  w->bsched->suspend();
+  finish_switch(f != nullptr ? f->last_worker : w);  // perhaps on another worker
 }
 
 void worker_main(pool* p, worker* w) {
@@ -604,7 +618,7 @@ void worker_main(pool* p, worker* w) {
   {
     // The thread's main context waits here until stop(); meanwhile the dispatcher and
     // goroutines run on this thread.
-    spinlock_lock lk = locked(w->main_lock);
+    spinlock_lock lk(w->main_lock);
     if (!w->main_stop) {
       w->main_waiter = waiter::self();
       park(lk, "worker main");
@@ -639,7 +653,7 @@ std::atomic<int> plain_refs{0};
 void fiber_entry::operator()(fiber* f) const noexcept {
   pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
   for (;;) {                       // quiet (see tsan_make) but for the goroutine's own code
-    asan_resumed();                // first run, or taken from a fiber cache by go()
+    finish_switch(f->last_worker);  // first run, or taken from a fiber cache by go()
     tsan_quiet_end();
     tsan_acquire(f->stack_base);  // the stack's previous goroutine ended before
     tsan_acquire(f);              // go() happens before the goroutine starts
@@ -665,12 +679,12 @@ void fiber_entry::operator()(fiber* f) const noexcept {
       w->bsched->suspend();  // only w pops its cache, and only after this switch
       continue;
     }
-    spinlock_lock lk = locked(p->cache_lock);
+    spinlock_lock lk(p->cache_lock);
     if (p->cache_len < global_cache_max) {
       f->next = p->cache;
       p->cache = f;
       ++p->cache_len;
-      suspend_releasing(w, lk);  // another worker may take us as soon as lk is released
+      suspend_releasing(w, f, lk);  // another worker may take us once lk is released
       continue;
     }
     lk.unlock();
@@ -759,7 +773,7 @@ bool stop(std::chrono::milliseconds grace) {
   p->stopping.store(true, std::memory_order_seq_cst);
   monitor_stop(p);
   for (auto& w : p->workers) {
-    spinlock_lock l = locked(w->main_lock);
+    spinlock_lock l(w->main_lock);
     w->main_stop = true;
     waiter who = w->main_waiter;
     l.unlock();
@@ -821,7 +835,7 @@ fiber* acquire(bool big) {
       tsan_acquire(f->stack_base);  // its last goroutine ended before go() reuses it
       return f;
     }
-    spinlock_lock lk = locked(p->cache_lock);
+    spinlock_lock lk(p->cache_lock);
     if (fiber* f = p->cache) {
       p->cache = f->next;
       --p->cache_len;
@@ -847,7 +861,7 @@ void release_unused(fiber* f) noexcept {
   pool_ref p;
   if (p.get() == nullptr || p->gen != f->gen) return;  // its pool stopped: abandoned
   tsan_release(f->stack_base);
-  spinlock_lock lk = locked(p->cache_lock);
+  spinlock_lock lk(p->cache_lock);
   f->next = p->cache;
   p->cache = f;
   ++p->cache_len;
@@ -881,7 +895,7 @@ void launch(fiber* f) noexcept {
   w->pick_first = f;
   w->parent_to_runnext = true;
   w->bsched->yield(parent->ctx);  // Boost's context::yield() would look up active() twice
-  asan_resumed();
+  finish_switch(parent->last_worker);
 }
 
 void finished() noexcept {
@@ -919,7 +933,7 @@ void yield() noexcept {
   }
   w->yielding = true;
   w->bsched->yield(f->ctx);  // awakened() puts f at the tail of the ring
-  asan_resumed();
+  finish_switch(f->last_worker);
 }
 
 // A plain thread parks on its own word with a futex, not in a Boost scheduler of its
@@ -950,7 +964,7 @@ waiter waiter::self() noexcept {
   } else if (wk->current != nullptr) {
     w.fiber_ = wk->current;
   } else {
-    w.thread_ = bf::context::active();
+    w.thread_ = reinterpret_cast<thread_context*>(bf::context::active());  // opaque outside
   }
   return w;
 }
@@ -963,8 +977,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
   if (f == nullptr) {
     if (forked_child) fatal_in_forked_child();  // a goroutine's park fails in pick_next
     if (w != nullptr) {
-      w->bsched->suspend(lk);  // a worker's main context, until stop()
-      asan_switched(w);
+      suspend_releasing(w, nullptr, lk);  // a worker's main context, until stop()
       return;
     }
     // A waker finds this thread only under lk, so the reset happens before its wake-up.
@@ -980,7 +993,7 @@ void park(spinlock_lock& lk, const char* reason) noexcept {
   f->wait_reason = reason;
   f->since = coarse_now();
   w->bsched->detach_worker_context(f->ctx);
-  suspend_releasing(w, lk);
+  suspend_releasing(w, f, lk);
   tsan_acquire(f);  // the unpark that woke us happened before
 }
 
@@ -993,7 +1006,8 @@ void unpark(waiter wt) noexcept {
     return;
   }
   if (wt.thread_ != nullptr) {  // stop() waking a worker's main context
-    wt.thread_->get_scheduler()->schedule_from_remote(wt.thread_);
+    auto* ctx = reinterpret_cast<bf::context*>(wt.thread_);
+    ctx->get_scheduler()->schedule_from_remote(ctx);
     return;
   }
   if (forked_child) fatal_in_forked_child();

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include <rt/rt.hpp>
-#include <rt/scheduler/lock_fast.hpp>
 #include <rt/scheduler/scheduler.hpp>
 
 #include "../common/plain_thread.hpp"
@@ -25,13 +24,13 @@ struct gate {
   bool open = false;
 
   void wait() {
-    sched::spinlock_lock lk = sched::locked(lock);
+    sched::spinlock_lock lk(lock);
     if (open) return;
     parked = sched::waiter::self();
     sched::park(lk, "test gate");
   }
   void release() {
-    sched::spinlock_lock lk = sched::locked(lock);
+    sched::spinlock_lock lk(lock);
     open = true;
     sched::waiter w = parked;
     parked = {};

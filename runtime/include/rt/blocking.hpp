@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "rt/scheduler/scheduler.hpp"
+#include "rt/scheduler/park.hpp"
 
 namespace rt {
 namespace detail {

@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-#include "rt/scheduler/scheduler.hpp"
+#include "rt/scheduler/park.hpp"
 
 namespace rt {
 

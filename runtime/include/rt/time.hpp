@@ -34,7 +34,7 @@
 
 #include "rt/chan.hpp"
 #include "rt/detail/deadline.hpp"
-#include "rt/scheduler/scheduler.hpp"
+#include "rt/scheduler/park.hpp"
 
 namespace rt {
 

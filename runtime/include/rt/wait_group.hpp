@@ -16,7 +16,7 @@
 #include <utility>
 
 #include "rt/runtime.hpp"
-#include "rt/scheduler/scheduler.hpp"
+#include "rt/scheduler/park.hpp"
 
 namespace rt {
 

@@ -1,4 +1,5 @@
-// rt/scheduler/scheduler.hpp — internal: the M:N scheduler's interface to the runtime.
+// rt/scheduler/scheduler.hpp — internal (not installed): the M:N scheduler's interface to
+// rt's other layers. The part public headers need is rt/scheduler/park.hpp.
 //
 // Vocabulary (Go's, because the design is Go's):
 //   fiber  (G) a Boost.Fiber context plus its control block; runs one goroutine at a
@@ -23,23 +24,18 @@
 #pragma once
 
 #include <boost/fiber/context.hpp>
-#include <boost/fiber/detail/spinlock.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
+
+#include "rt/scheduler/park.hpp"
 
 namespace rt::sched {
 
-using clock = std::chrono::steady_clock;
-using spinlock = boost::fibers::detail::spinlock;
-using spinlock_lock = std::unique_lock<spinlock>;
-
 struct worker;
-struct fiber;
 
 // The runtime's per-job entry point: runs the job stored in f.payload, and calls
 // finished() exactly once, when the goroutine counts as ended. Must not throw.
@@ -82,6 +78,7 @@ struct fiber {
   boost::fibers::context* ctx = nullptr;  // on this fiber's stack; the fiber owns one ref
   observed<std::uint64_t> goid = 0;       // id of the goroutine it runs; 0 when idle
   std::uint64_t gen = 0;                  // generation of the pool that made it
+  worker* last_worker = nullptr;          // the worker that last switched to it (pick_next)
   fiber* next = nullptr;                  // link in a fiber cache
   observed<fiber_state> state = fiber_state::idle;
   bool big = false;                           // main-goroutine stack: never cached
@@ -191,59 +188,12 @@ void launch(fiber* f) noexcept;
 
 // ---- the running goroutine ---------------------------------------------------------
 
-// current returns the fiber running on this thread, or nullptr on a plain thread (or
-// in a worker's scheduler context). Never cached across a park: a goroutine may resume
-// on another worker.
-fiber* current() noexcept;
-
 // worker_index returns the index of this thread's worker, or -1 on a plain thread.
 int worker_index() noexcept;
 
 // yield puts the caller at the tail of this worker's run queue and runs something else
 // (due timers of this worker fire first). Returns at once when nothing else could run.
 void yield() noexcept;
-
-// ---- parking -----------------------------------------------------------------------
-
-struct thread_parker;  // a plain thread's parking word (worker.cpp)
-
-// A parked goroutine or plain thread, as stored in a primitive's wait queue.
-class waiter {
- public:
-  waiter() = default;
-  // self returns the caller: its fiber inside a goroutine; on a plain thread, the
-  // thread's parking word (plain threads block in park() and are woken by unpark()); on
-  // a worker thread outside any goroutine, the thread's Boost main context (stop() wakes it).
-  static waiter self() noexcept;
-  explicit operator bool() const noexcept {
-    return fiber_ != nullptr || parker_ != nullptr || thread_ != nullptr;
-  }
-  bool operator==(const waiter&) const = default;
-  fiber* goroutine() const noexcept { return fiber_; }
-
- private:
-  friend void unpark(waiter w) noexcept;
-  friend void park(spinlock_lock& lk, const char* reason) noexcept;
-  fiber* fiber_ = nullptr;
-  thread_parker* parker_ = nullptr;
-  boost::fibers::context* thread_ = nullptr;
-};
-
-// park suspends the caller until unpark(waiter::self()) is called for it. `lk` must be
-// held; it is released only once the caller is completely off its stack, so a waker
-// that finds the waiter under `lk` can never resume it too early (the lost-wake-up
-// and double-run races are both impossible). Returns with `lk` released.
-// A goroutine parks (its worker runs other goroutines); a plain thread blocks.
-// `reason` is a static string for diagnostics ("chan receive", "sleep", ...).
-void park(spinlock_lock& lk, const char* reason) noexcept;
-
-// unpark makes a parked waiter runnable. Any thread, any context, never blocks.
-// Call it exactly once per park, and only after the parker released its lock (i.e.
-// after finding the waiter under that lock). On a worker the woken goroutine goes to
-// the run-next slot (it runs next, as in Go; see the time-slice rule in worker.cpp).
-// After the pool stopped, waking one of its abandoned goroutines does nothing, also
-// while a later pool runs.
-void unpark(waiter w) noexcept;
 
 // ---- timers ------------------------------------------------------------------------
 
