@@ -3,7 +3,7 @@
 // clone is O(1) thanks to copy-on-write scopes), though rt's automatic per-goroutine hubs
 // make the explicit clone unnecessary (see docs_incorrect.cpp).
 #include <spdlog/spdlog.h>
-#include <rt/hub.hpp>
+#include <rt/hub/logging.hpp>
 #include <rt/rt.hpp>
 
 int main() {

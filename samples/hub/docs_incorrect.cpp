@@ -3,7 +3,7 @@
 // its parent's at go(), so event #1 carries only go#1 and event #2 only go#2, and main's
 // scope never gains secretTag. Events are printed as JSON lines by the log transport.
 #include <spdlog/spdlog.h>
-#include <rt/hub.hpp>
+#include <rt/hub/logging.hpp>
 #include <rt/rt.hpp>
 
 int main() {

@@ -3,7 +3,7 @@
 // capture_message. The log transport prints every event as one JSON line, each carrying
 // exactly its own job's tags, whichever worker ran it and however they interleave.
 #include <spdlog/spdlog.h>
-#include <rt/hub.hpp>
+#include <rt/hub/logging.hpp>
 #include <rt/rt.hpp>
 
 int main() {

@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include <rt/hub/logging.hpp>
+
 #include "support.hpp"
 
 namespace {

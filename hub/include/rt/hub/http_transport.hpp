@@ -21,9 +21,10 @@
 // close; with configure(debug), every one that is not sent is logged with its reason.
 //
 // Owns (http_sync_transport): the rate limits and a free list of libcurl handles, so that
-// concurrent sends each have one and sequential sends reuse its connection.
+// concurrent sends each have one and sequential sends reuse its connection; also behind a
+// pimpl.
 //
-// Request (SPEC 5.2): POST dsn.envelope_url(), Content-Type application/x-sentry-envelope,
+// Request (sentry-go's and Sentry's envelope endpoint): POST dsn.envelope_url(), Content-Type application/x-sentry-envelope,
 // User-Agent <sdk>/<version>, X-Sentry-Auth as rt::dsn::auth_header. Responses: 2xx is
 // success; anything else loses the event (no retry). Rate limits are read from every
 // response. Each request times out after options.request_timeout (libcurl's
@@ -34,19 +35,15 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <vector>
 
 #include "rt/hub/dsn.hpp"
-#include "rt/hub/rate_limits.hpp"
 #include "rt/hub/transport.hpp"
 
 namespace rt {
 
 namespace detail {
-class envelope_poster;  // one libcurl handle set up for an endpoint (http_transport.cpp)
-struct http_transport_state;
+struct http_transport_state;  // http_transport.cpp
+struct http_sync_state;
 }  // namespace detail
 
 struct http_transport_options {
@@ -106,15 +103,7 @@ class http_sync_transport final : public transport {
   http_transport_stats stats() const override;  // queue_full stays 0: there is no queue
 
  private:
-  const rt::dsn dsn_;
-  const std::chrono::milliseconds request_timeout_;
-  const std::string url_, auth_;
-
-  mutable std::mutex mu_;
-  rate_limits limits_;                                          // guarded by mu_
-  http_transport_stats stats_;                                  // guarded by mu_
-  std::vector<std::unique_ptr<detail::envelope_poster>> idle_;  // guarded by mu_
-  std::shared_ptr<spdlog::logger> log_;                         // guarded by mu_; null: quiet
+  std::unique_ptr<detail::http_sync_state> state_;
 };
 
 }  // namespace rt
