@@ -1,5 +1,5 @@
 // client.cpp — rt::client (rt/hub/client.hpp): option normalisation, the capture
-// pipeline of SPEC 3.3, the SDK's diagnostics log and the retirement of the transports of
+// pipeline of sentry-go's Client.processEvent, the SDK's diagnostics log and the retirement of the transports of
 // destroyed clients.
 //
 // Owns: the client's options, processors and transport, all fixed after construction; the

@@ -1,4 +1,4 @@
-// dsn.cpp — Sentry DSN parsing (rt/hub/dsn.hpp), sentry-go's rules and texts (SPEC 4), made
+// dsn.cpp — Sentry DSN parsing (rt/hub/dsn.hpp), sentry-go's rules and texts (its dsn.go), made
 // strict: whatever Go's url.Parse rejects is rejected too, and so are whitespace and
 // control characters anywhere (a DSN read from a file or an environment variable often
 // ends with a newline; it must fail loudly, not become part of the project id).
@@ -7,7 +7,7 @@
 // text each part starts so that every character-level error names its position.
 // Invariant: checks run in this order and the first failure is the one reported:
 // characters (control, whitespace), percent-escapes, url structure (scheme characters,
-// "//", userinfo, host, port), then SPEC 4's (scheme, username, host, port, project id).
+// "//", userinfo, host, port), then sentry-go's (scheme, username, host, port, project id).
 // Positions are 0-based byte offsets into the text given to dsn::parse.
 #include <algorithm>
 #include <cctype>

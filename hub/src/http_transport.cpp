@@ -71,7 +71,8 @@ std::optional<std::string> envelope_of(event& ev, const rt::dsn& d, std::string&
                        payload);
 }
 
-// account merges the rate limits an answer carried and counts its outcome (SPEC 6, 7.1);
+// account merges the rate limits an answer carried and counts its outcome (sentry-go's
+// HTTPTransport: a 429 or X-Sentry-Rate-Limits limits, anything but 2xx loses the event);
 // returns the diagnostic line when the event was not delivered, else "".
 std::string account(const detail::http_response& r, const std::string& event_id, const std::string& url,
                     rate_limits& limits, http_transport_stats& stats) {

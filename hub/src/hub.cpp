@@ -3,7 +3,8 @@
 //
 // Owns: the task-local slot holding each goroutine's hub, and the spawn snapshots.
 //
-// How a child gets its hub (the spawn path must cost a few ns, SPEC 9.8):
+// How a child gets its hub (the spawn path must cost a few ns: the README's
+// hub clone benchmark):
 //   1. go() calls hub_slot::clone in the parent. A parent whose hub is materialised hands
 //      out its cached spawn snapshot {client, scope data} with one more reference. While
 //      the hub's stamp is what it was when the snapshot was last known current, nothing a

@@ -1,5 +1,5 @@
 // rate_limits.cpp — parsing and merging Sentry rate limits (rt/hub/rate_limits.hpp),
-// sentry-go's internal/ratelimit rules (SPEC 6).
+// sentry-go's internal/ratelimit rules (github.com/getsentry/sentry-go/internal/ratelimit).
 //
 // Owns: one optional deadline per category.
 // Invariant: merge and extend only ever move a deadline later.

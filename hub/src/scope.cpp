@@ -1,5 +1,5 @@
 // scope.cpp — rt::scope (rt/hub/scope.hpp): copy-on-write scope data and the merge into
-// events (SPEC 2).
+// events (sentry-go's Scope).
 //
 // Owns: the scope's snapshot pointer, guarded by mu_.
 // Invariant: data_ is replaced or unshared under mu_ only; readers copy the pointer under

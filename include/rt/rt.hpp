@@ -1,6 +1,7 @@
-// rt/rt.hpp — the umbrella header: everything in rt's public API (API.md), the
-// runtime's and the hub's. It belongs to the umbrella target rt::rt, so that the
-// runtime layer itself never includes a hub header.
+// rt/rt.hpp — the umbrella header: rt's public API (docs/README.md), the runtime's and the
+// hub's, but for the two adapters that need another library's headers (<rt/net/asio.hpp>:
+// Boost.Asio; <rt/hub/logging.hpp>: spdlog). It belongs to the umbrella target rt::rt, so
+// that the runtime layer itself never includes a hub header. Includes no Boost header.
 #pragma once
 
 #include "rt/blocking.hpp"

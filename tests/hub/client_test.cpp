@@ -1,5 +1,5 @@
 // client_test.cpp — rt::client: options, the capture pipeline's order and defaults,
-// sampling, usage errors, exception chains, event ids (SPEC 3, 8).
+// sampling, usage errors, exception chains, event ids.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -11,7 +11,7 @@
 
 using hubtest::memory_client;
 
-TEST_CASE("client_options take designated initializers in API.md's order") {
+TEST_CASE("client_options take designated initializers in the documented order") {
   rt::client_options o{.dsn = "",
                        .release = "app@1",
                        .environment = "prod",

@@ -1,4 +1,4 @@
-// dsn_test.cpp — DSN parsing, errors and derived values (SPEC 4).
+// dsn_test.cpp — DSN parsing, errors and derived values.
 #include <doctest/doctest.h>
 
 #include "support.hpp"

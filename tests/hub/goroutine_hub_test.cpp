@@ -1,4 +1,4 @@
-// goroutine_hub_test.cpp — automatic per-goroutine hubs (SPEC 9): every goroutine's own
+// goroutine_hub_test.cpp — automatic per-goroutine hubs: every goroutine's own
 // hub, snapshot at go(), isolation in every direction, plain threads, init_client.
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // http_transport_test.cpp — rt::http_transport against a real HTTP receiver on 127.0.0.1:
-// every request byte, 10,000 events, the bounded queue, flush, close, rate limits (SPEC 5-7).
+// every request byte, 10,000 events, the bounded queue, flush, close, rate limits.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -222,7 +222,7 @@ TEST_CASE("sends and flushes may run concurrently") {
   CHECK(receiver.requests().size() == 400);
 }
 
-// ---- http_sync_transport (SPEC 7.2) --------------------------------------------------------
+// ---- http_sync_transport ---------------------------------------------------------------------
 
 namespace {
 

@@ -1,5 +1,5 @@
 // hub_test.cpp — rt::hub on its own: layers, clone, bind_client, captures, last_event_id,
-// breadcrumbs rules, recover, flush (SPEC 1).
+// breadcrumbs rules, recover, flush (sentry-go's Hub).
 #include <doctest/doctest.h>
 
 #include <stdexcept>

@@ -1,5 +1,5 @@
 // json_test.cpp — every kind of event the hub produces validates against Sentry's event
-// schema; the canonical forms; timestamps; the envelope format (SPEC 3.4, 5.1).
+// schema; the canonical forms; timestamps; the envelope format.
 #include <doctest/doctest.h>
 
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// rate_limits_test.cpp — X-Sentry-Rate-Limits and Retry-After parsing, merging (SPEC 6).
+// rate_limits_test.cpp — X-Sentry-Rate-Limits and Retry-After parsing, merging.
 #include <doctest/doctest.h>
 
 #include "support.hpp"

@@ -8,7 +8,7 @@
 //   rt::current_hub().bind_client(c);
 //
 // Owns: the options (read-only after construction), the client-level event processors and
-// the transport; the capture pipeline in SPEC 3.3's order: sample, prepare defaults, apply
+// the transport; the capture pipeline in sentry-go's order: sample, prepare defaults, apply
 // the scope (merge + scope processors), client processors, before_send, send.
 // Invariant: a client is shared by every hub cloned from the one it was bound to, so all
 // of its members are safe for concurrent use (add_event_processor excepted, see there).
@@ -35,7 +35,8 @@ namespace rt {
 inline constexpr std::string_view sdk_name = "rt.cpp";
 inline constexpr std::string_view sdk_version = "0.1.0";
 
-// Members in API.md's order, so designated initializers in that order compile.
+// Members in the documented order (docs/hub-client.md), so designated initializers in
+// that order compile; new members only ever go at the end.
 struct client_options {
   std::string dsn{};          // empty: $SENTRY_DSN; still empty: events go nowhere (noop)
   std::string release{};      // empty: $SENTRY_RELEASE
@@ -130,7 +131,7 @@ class client {
   // process exit (std::exit), each within its shutdown timeout.
 
  private:
-  // process runs the pipeline (SPEC 3.3) on `ev` in place; false: the event was dropped.
+  // process runs the pipeline (sentry-go's processEvent) on `ev` in place; false: the event was dropped.
   bool process(event& ev, const event_hint& hint, const scope* scope);
 
   void debug_log(const std::string& message) const;  // when options_.debug

@@ -4,7 +4,7 @@
 //   rt::dsn d = rt::dsn::parse("https://public@o1.ingest.sentry.io/42");
 //   d.envelope_url();   // "https://o1.ingest.sentry.io/api/42/envelope/"
 //
-// Owns: DSN parsing with sentry-go's rules and error texts (SPEC 4) and the values derived
+// Owns: DSN parsing with sentry-go's rules and error texts (its dsn.go) and the values derived
 // from a DSN: its canonical string, the envelope URL, the X-Sentry-Auth header.
 // Invariant: a dsn object is always valid: parse() either returns one whose scheme is http
 // or https, with a public key, host and project id, or throws.

@@ -7,7 +7,7 @@
 //   ev.tags["disk"] = "/dev/sda1";
 //   std::string id = rt::capture_event(std::move(ev));   // empty when dropped
 //
-// Owns: the data model of an event (sentry-go's Event, in the fields API.md names) and the
+// Owns: the data model of an event (sentry-go's Event, in the fields docs/hub.md lists) and the
 // helpers that build its parts: event ids, exception chains from std::exception_ptr.
 // Invariant: these are values. Copying an event or breadcrumb copies everything in it;
 // nothing is shared with the scope or hub it came from.

@@ -84,7 +84,7 @@ class http_transport final : public transport {
   std::unique_ptr<detail::http_transport_state> state_;
 };
 
-// SPEC 7.2: send_event checks the rate limits, serialises the event and POSTs it, and
+// As sentry-go's HTTPSyncTransport: send_event checks the rate limits, serialises the event and POSTs it, and
 // returns when the answer is in (or the request failed or timed out): a calling goroutine
 // parks meanwhile (the request runs in the blocking pool, rt/blocking.hpp), a plain
 // thread blocks. flush returns true at once; close does nothing. Never throws for a

@@ -5,7 +5,8 @@
 //
 // Owns: the mapping of rt::event to Sentry's canonical event JSON (the forms Relay's
 // event.schema.json accepts: "logentry", "exception": {"values"}, "breadcrumbs":
-// {"values"}, RFC 3339 UTC timestamps) and the envelope wire format (SPEC 5.1).
+// {"values"}, RFC 3339 UTC timestamps) and the envelope wire format
+// (https://develop.sentry.dev/sdk/envelopes/).
 // Invariant: event_to_json emits only keys the schema knows and omits every empty field,
 // so each captured event validates against event.schema.json.
 #pragma once

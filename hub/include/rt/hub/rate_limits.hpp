@@ -6,7 +6,7 @@
 //   limits.merge(rt::rate_limits::from_response(429, "", "30", now));
 //   limits.is_limited(rt::rate_category::error, now);   // true for the next 30 s
 //
-// Owns: parsing of the two headers with sentry-go's rules (SPEC 6) and the state map.
+// Owns: parsing of the two headers with sentry-go's rules (internal/ratelimit) and the state map.
 // Invariant: a category's deadline only moves later (merge keeps the furthest).
 // Not thread-safe: the owner (the HTTP transport) guards it with its lock.
 #pragma once

@@ -89,7 +89,7 @@ class scope {
   std::vector<breadcrumb> breadcrumbs() const;
   std::size_t event_processor_count() const;
 
-  // apply_to_event merges this scope into `ev` (SPEC 2.7: scope wins for tags, extras,
+  // apply_to_event merges this scope into `ev` (as sentry-go's Scope.ApplyToEvent: scope wins for tags, extras,
   // level, transaction; the event wins for contexts, user, fingerprint; breadcrumbs are
   // the event's then the scope's), then runs the event processors in order, outside the
   // lock. Returns std::nullopt when a processor dropped the event. Throws what a
