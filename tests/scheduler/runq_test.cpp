@@ -1,6 +1,6 @@
 // Tests for the local run queue alone (rt::sched::basic_runq in scheduler/src/internal.hpp):
 // one owner thread pushing and popping distinct tokens while 1 to 3 thief threads steal
-// half the queue at a time, at capacities 8 and 256, near empty, mixed and always full
+// half the queue at a time, at capacities 2, 4, 8 and 256, near empty, mixed and always full
 // (the owner then moves half the ring out itself, as push_local does). Checks that every
 // token comes out exactly once (none lost, none taken twice), that every steal is a run
 // of consecutive tokens in push order, that each taker sees tokens in increasing order,
@@ -200,8 +200,13 @@ void bounds() {
 }  // namespace
 
 TEST_CASE("runq bounds: full refuses, steal_half takes half, order survives the ring's wrap") {
+  bounds<rt::sched::basic_runq<4>>();
   bounds<rt::sched::basic_runq<8>>();
   bounds<rt::sched::basic_runq<256>>();
+}
+
+TEST_CASE("runq<4>: owner push/pop vs 1-3 thieves: every token exactly once") {
+  hammer_all<rt::sched::basic_runq<4>>();
 }
 
 TEST_CASE("runq<8>: owner push/pop vs 1-3 thieves: every token exactly once") {
