@@ -35,7 +35,7 @@ struct goroutine_info {
   std::string created_at;    // "server.cpp:42", or "handle(conn)+0x2a" without line info
   std::string function;      // the function that called go(), when known
   // "running", "runnable", or what it waits for: "chan send", "chan receive", "select",
-  // "mutex", "rw_mutex lock", "rw_mutex lock_shared", "cond wait", "wait_group wait",
+  // "mutex lock", "rw_mutex lock", "rw_mutex lock_shared", "cond wait", "wait_group wait",
   // "sleep", "IO wait (read)", "IO wait (write)", "blocking call", "select (no cases)",
   // "chan send (nil chan)", "chan receive (nil chan)".
   std::string state;

@@ -36,7 +36,7 @@ enum class panic_policy {
 
 // What rt::run does when every goroutine is asleep for good: parked on rt's channels,
 // mutexes, conditions or wait groups, with no timer, socket or blocking call pending that
-// could wake one. It then prints "fatal error: all goroutines are asleep - deadlock!"
+// could wake one. It then prints "rt: fatal error: all goroutines are asleep - deadlock!"
 // and the goroutine dump on stderr and exits with status 2, as Go does.
 enum class deadlock_detection {
   // Only while no thread rt does not know of exists: a plain thread (std::thread, a

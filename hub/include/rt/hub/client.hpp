@@ -106,8 +106,9 @@ class client {
   // capture_exception: level error, exception chain of `e`; null `e` is a usage error.
   std::string capture_exception(std::exception_ptr e, const event_hint& hint, const scope* scope);
   std::string capture_event(event ev, const event_hint& hint, const scope* scope);
-  // recover: level fatal; a std::exception (or any non-string) becomes an exception event,
-  // a thrown const char*/std::string a message event. Null `e`: "" and nothing happens.
+  // recover: level fatal; a std::exception becomes an exception event, a thrown const
+  // char*/std::string a message event with its text, anything else a message event
+  // "unknown exception of type <T>". Null `e`: "" and nothing happens.
   std::string recover(std::exception_ptr e, const event_hint& hint, const scope* scope);
 
   // flush waits until the transport sent what was captured before the call, at most

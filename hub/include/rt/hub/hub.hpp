@@ -21,7 +21,8 @@
 // hub (scopes are copy-on-write values; only the client is shared, by design).
 //
 // Thread safety: every hub member may be called concurrently (a short internal lock, never
-// held while user code runs); none parks except flush, which blocks the calling thread.
+// held while user code runs); none parks except flush, which parks a goroutine (blocks a
+// plain thread) while the transport delivers.
 #pragma once
 
 #include <atomic>
@@ -117,8 +118,8 @@ class hub {
   std::string last_event_id() const;
 
   // flush waits until the client's transport has sent what was captured before the call,
-  // at most `timeout` (any std::chrono duration). Blocks the calling thread (a goroutine
-  // blocks its worker while it waits). No client: returns false at once.
+  // at most `timeout` (any std::chrono duration). Parks a goroutine (its worker runs
+  // others meanwhile), blocks a plain thread. No client: returns false at once.
   template <class Rep, class Period>
   bool flush(std::chrono::duration<Rep, Period> timeout) {
     return flush_for(detail::to_timeout(timeout));

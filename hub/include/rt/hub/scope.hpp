@@ -60,7 +60,7 @@ class scope {
   void set_extras(const std::map<std::string, json>& extras);
   void remove_extra(const std::string& key);
   // set_context replaces the whole context under `key`. Throws std::invalid_argument
-  // ("rt::scope::set_context: context \"<key>\" must be a JSON object") for a non-object.
+  // ("rt::scope::set_context: context \"<key>\" must be a JSON object, not <type>") for a non-object.
   void set_context(std::string key, json context);
   // set_contexts merges at the top level (set_context for each entry, same check).
   void set_contexts(const std::map<std::string, json>& contexts);
