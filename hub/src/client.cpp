@@ -1,6 +1,6 @@
 // client.cpp — rt::client (rt/hub/client.hpp): option normalisation, the capture
-// pipeline of sentry-go's Client.processEvent, the SDK's diagnostics log and the retirement of the transports of
-// destroyed clients.
+// pipeline of sentry-go's Client.processEvent, the SDK's diagnostics log and the retirement of the
+// transports of destroyed clients.
 //
 // Owns: the client's options, processors and transport, all fixed after construction; the
 // process-wide retirer (one thread per transport still delivering, joined at exit).

@@ -50,7 +50,6 @@ bool gzip(const std::string& data, std::string& out) {
   return rc == Z_STREAM_END;
 }
 
-
 // Matches "Name:" case-insensitively at the start of a header line; returns the value.
 std::optional<std::string_view> header_value(std::string_view line, std::string_view name) {
   if (line.size() <= name.size() || line[name.size()] != ':' ||
@@ -67,7 +66,8 @@ std::optional<std::string_view> header_value(std::string_view line, std::string_
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto* r = static_cast<http_response*>(user);
   const std::string_view line(data, size * n);
-  if (line.starts_with("HTTP/")) *r = http_response{};  // a new http_response (e.g. after a redirect)
+  if (line.starts_with("HTTP/"))
+    *r = http_response{};  // a new http_response (e.g. after a redirect)
   if (auto v = header_value(line, "X-Sentry-Rate-Limits")) r->rate_limits = *v;
   if (auto v = header_value(line, "Retry-After")) r->retry_after = *v;
   return size * n;
@@ -183,7 +183,7 @@ struct envelope_poster::handles {
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers_;
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> gzip_headers_;  // headers_ + encoding
   std::string compressed_;  // the gzip body of the request in flight (reused)
-  http_response resp_;           // filled by the callbacks during post()
+  http_response resp_;      // filled by the callbacks during post()
   char error_[CURL_ERROR_SIZE] = {};
   std::atomic<bool> aborted_{false};
 };

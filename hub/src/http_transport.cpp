@@ -74,8 +74,8 @@ std::optional<std::string> envelope_of(event& ev, const rt::dsn& d, std::string&
 // account merges the rate limits an answer carried and counts its outcome (sentry-go's
 // HTTPTransport: a 429 or X-Sentry-Rate-Limits limits, anything but 2xx loses the event);
 // returns the diagnostic line when the event was not delivered, else "".
-std::string account(const detail::http_response& r, const std::string& event_id, const std::string& url,
-                    rate_limits& limits, http_transport_stats& stats) {
+std::string account(const detail::http_response& r, const std::string& event_id,
+                    const std::string& url, rate_limits& limits, http_transport_stats& stats) {
   if (r.status != 0) {
     limits.merge(rate_limits::from_response(static_cast<int>(r.status), r.rate_limits,
                                             r.retry_after, rate_limits::clock::now()));
@@ -277,17 +277,20 @@ namespace detail {
 
 struct http_sync_state {
   http_sync_state(rt::dsn d, std::chrono::milliseconds timeout)
-      : dsn(std::move(d)), request_timeout(timeout), url(dsn.envelope_url()), auth(auth_line(dsn)) {}
+      : dsn(std::move(d)),
+        request_timeout(timeout),
+        url(dsn.envelope_url()),
+        auth(auth_line(dsn)) {}
 
   const rt::dsn dsn;
   const std::chrono::milliseconds request_timeout;
   const std::string url, auth;
 
   mutable std::mutex mu;
-  rate_limits limits;                                   // guarded by mu
-  http_transport_stats stats;                           // guarded by mu
-  std::vector<std::unique_ptr<envelope_poster>> idle;   // guarded by mu
-  std::shared_ptr<spdlog::logger> log;                  // guarded by mu; null: quiet
+  rate_limits limits;                                  // guarded by mu
+  http_transport_stats stats;                          // guarded by mu
+  std::vector<std::unique_ptr<envelope_poster>> idle;  // guarded by mu
+  std::shared_ptr<spdlog::logger> log;                 // guarded by mu; null: quiet
 };
 
 }  // namespace detail

@@ -4,12 +4,11 @@
 // the counter is non-zero, then enqueues itself and parks, all under lock_. The add()
 // that takes the counter to zero with waiters present takes lock_, so it finds every
 // such waiter enqueued and (park releases lock_ only after the switch) fully parked.
-#include "rt/scheduler/scheduler.hpp"
 #include "rt/wait_group.hpp"
+#include "rt/scheduler/scheduler.hpp"
 
 #include <stdexcept>
 #include <string>
-
 
 namespace rt {
 

@@ -651,8 +651,8 @@ std::atomic<int> plain_refs{0};
 }  // namespace
 
 void fiber_entry::operator()(fiber* f) const noexcept {
-  pool* p = this_worker()->owner;  // a fiber only ever runs in the pool that made it
-  for (;;) {                       // quiet (see tsan_make) but for the goroutine's own code
+  pool* p = this_worker()->owner;   // a fiber only ever runs in the pool that made it
+  for (;;) {                        // quiet (see tsan_make) but for the goroutine's own code
     finish_switch(f->last_worker);  // first run, or taken from a fiber cache by go()
     tsan_quiet_end();
     tsan_acquire(f->stack_base);  // the stack's previous goroutine ended before

@@ -104,7 +104,8 @@ TEST_CASE("breadcrumbs: timestamp set when unset, newest `limit` kept in order")
   CHECK(crumbs[0].timestamp == fixed);
   CHECK(crumbs[1].timestamp != rt::timestamp{});
   for (int i = 0; i < 5; ++i) s.add_breadcrumb({.message = std::to_string(i)}, 10);
-  // The limit shrinks (where rt differs from sentry-go, which keeps the old ones): the newest `limit` survive, oldest first.
+  // The limit shrinks (where rt differs from sentry-go, which keeps the old ones): the newest
+  // `limit` survive, oldest first.
   s.add_breadcrumb({.message = "last"}, 3);
   CHECK(messages(s.breadcrumbs()) == std::vector<std::string>{"3", "4", "last"});
   s.add_breadcrumb({.message = "x"}, 0);  // a zero limit stores nothing

@@ -78,7 +78,7 @@ struct exit_hook {
 };
 
 int run_main(job& main, const options& opts);  // the main goroutine's site: its caller
-void ensure_runtime();  // starts the default runtime unless a pool runs
+void ensure_runtime();                         // starts the default runtime unless a pool runs
 // go_begin reserves a goroutine and returns its (empty) job; the goroutine's creation
 // site is go_begin's return address, in the user's function: go(), wait_group::go and
 // spawn are always inlined there (Go's gopc, symbolised only when a dump asks).

@@ -132,7 +132,8 @@ class client {
   // process exit (std::exit), each within its shutdown timeout.
 
  private:
-  // process runs the pipeline (sentry-go's processEvent) on `ev` in place; false: the event was dropped.
+  // process runs the pipeline (sentry-go's processEvent) on `ev` in place; false: the event was
+  // dropped.
   bool process(event& ev, const event_hint& hint, const scope* scope);
 
   void debug_log(const std::string& message) const;  // when options_.debug

@@ -24,10 +24,10 @@
 // concurrent sends each have one and sequential sends reuse its connection; also behind a
 // pimpl.
 //
-// Request (sentry-go's and Sentry's envelope endpoint): POST dsn.envelope_url(), Content-Type application/x-sentry-envelope,
-// User-Agent <sdk>/<version>, X-Sentry-Auth as rt::dsn::auth_header. Responses: 2xx is
-// success; anything else loses the event (no retry). Rate limits are read from every
-// response. Each request times out after options.request_timeout (libcurl's
+// Request (sentry-go's and Sentry's envelope endpoint): POST dsn.envelope_url(), Content-Type
+// application/x-sentry-envelope, User-Agent <sdk>/<version>, X-Sentry-Auth as rt::dsn::auth_header.
+// Responses: 2xx is success; anything else loses the event (no retry). Rate limits are read from
+// every response. Each request times out after options.request_timeout (libcurl's
 // CURLOPT_TIMEOUT_MS) and is run through a curl multi handle, so close() can wake it and
 // abort it at once.
 #pragma once
@@ -84,9 +84,9 @@ class http_transport final : public transport {
   std::unique_ptr<detail::http_transport_state> state_;
 };
 
-// As sentry-go's HTTPSyncTransport: send_event checks the rate limits, serialises the event and POSTs it, and
-// returns when the answer is in (or the request failed or timed out): a calling goroutine
-// parks meanwhile (the request runs in the blocking pool, rt/blocking.hpp), a plain
+// As sentry-go's HTTPSyncTransport: send_event checks the rate limits, serialises the event and
+// POSTs it, and returns when the answer is in (or the request failed or timed out): a calling
+// goroutine parks meanwhile (the request runs in the blocking pool, rt/blocking.hpp), a plain
 // thread blocks. flush returns true at once; close does nothing. Never throws for a
 // well-formed event: failures are counted in stats() (and logged with configure(debug)).
 class http_sync_transport final : public transport {

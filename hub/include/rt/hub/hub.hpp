@@ -109,8 +109,8 @@ class hub {
   // "" and nothing happens. Like sentry-go, it does not update last_event_id.
   std::string recover(std::exception_ptr e);
 
-  // add_breadcrumb applies the client's rules (sentry-go's Hub.AddBreadcrumb): max_breadcrumbs < 0 drops it,
-  // before_breadcrumb may change or drop it, then the top scope keeps the newest
+  // add_breadcrumb applies the client's rules (sentry-go's Hub.AddBreadcrumb): max_breadcrumbs < 0
+  // drops it, before_breadcrumb may change or drop it, then the top scope keeps the newest
   // max_breadcrumbs (100 without a client). Never parks.
   void add_breadcrumb(breadcrumb b);
 

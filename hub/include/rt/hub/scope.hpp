@@ -60,7 +60,8 @@ class scope {
   void set_extras(const std::map<std::string, json>& extras);
   void remove_extra(const std::string& key);
   // set_context replaces the whole context under `key`. Throws std::invalid_argument
-  // ("rt::scope::set_context: context \"<key>\" must be a JSON object, not <type>") for a non-object.
+  // ("rt::scope::set_context: context \"<key>\" must be a JSON object, not <type>") for a
+  // non-object.
   void set_context(std::string key, json context);
   // set_contexts merges at the top level (set_context for each entry, same check).
   void set_contexts(const std::map<std::string, json>& contexts);
@@ -89,11 +90,10 @@ class scope {
   std::vector<breadcrumb> breadcrumbs() const;
   std::size_t event_processor_count() const;
 
-  // apply_to_event merges this scope into `ev` (as sentry-go's Scope.ApplyToEvent: scope wins for tags, extras,
-  // level, transaction; the event wins for contexts, user, fingerprint; breadcrumbs are
-  // the event's then the scope's), then runs the event processors in order, outside the
-  // lock. Returns std::nullopt when a processor dropped the event. Throws what a
-  // processor throws.
+  // apply_to_event merges this scope into `ev` (as sentry-go's Scope.ApplyToEvent: scope wins for
+  // tags, extras, level, transaction; the event wins for contexts, user, fingerprint; breadcrumbs
+  // are the event's then the scope's), then runs the event processors in order, outside the lock.
+  // Returns std::nullopt when a processor dropped the event. Throws what a processor throws.
   std::optional<event> apply_to_event(event ev, const event_hint& hint) const;
   // apply_to is apply_to_event in place (what the client uses: no event moves unless a
   // processor runs). Returns false when a processor dropped the event; `ev` is then

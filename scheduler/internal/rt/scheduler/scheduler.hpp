@@ -81,12 +81,12 @@ struct fiber {
   worker* last_worker = nullptr;          // the worker that last switched to it (pick_next)
   fiber* next = nullptr;                  // link in a fiber cache
   observed<fiber_state> state = fiber_state::idle;
-  bool big = false;                           // main-goroutine stack: never cached
-  observed<const char*> wait_reason = "";     // static string, set by park()
-  observed<std::int64_t> since = 0;           // when it entered its state (coarse_now())
-  observed<std::uint64_t> parent = 0;         // goid of the goroutine that launched it
-  observed<std::uintptr_t> created_pc = 0;    // where it was launched from (go()'s caller)
-  fiber* all_prev = nullptr;                  // links in the pool's registry of fibers
+  bool big = false;                         // main-goroutine stack: never cached
+  observed<const char*> wait_reason = "";   // static string, set by park()
+  observed<std::int64_t> since = 0;         // when it entered its state (coarse_now())
+  observed<std::uint64_t> parent = 0;       // goid of the goroutine that launched it
+  observed<std::uintptr_t> created_pc = 0;  // where it was launched from (go()'s caller)
+  fiber* all_prev = nullptr;                // links in the pool's registry of fibers
   fiber* all_next = nullptr;
   void* stack_base = nullptr;       // lowest usable byte (canary lives here)
   std::size_t stack_size = 0;       // usable bytes from stack_base up (a guard page is below)
@@ -178,12 +178,11 @@ void finished() noexcept;
 void release_unused(fiber* f) noexcept;
 
 // launch assigns f a fresh goroutine id (f->goid, unique for the process lifetime),
-// records the launching goroutine as its parent, and makes f runnable. On a worker, inside a goroutine: f runs at once and the
-// caller waits in the run-next slot (child-first). Elsewhere (plain thread, scheduler
-// context): f goes to the global queue and an idle worker is woken. When the pool f
-// came from has stopped since acquire(), f never runs.
-// In the child of a fork() (and the same for park, unpark, yield): a fatal error, exit 2
-// — the child process has no runtime.
+// records the launching goroutine as its parent, and makes f runnable. On a worker, inside a
+// goroutine: f runs at once and the caller waits in the run-next slot (child-first). Elsewhere
+// (plain thread, scheduler context): f goes to the global queue and an idle worker is woken. When
+// the pool f came from has stopped since acquire(), f never runs. In the child of a fork() (and the
+// same for park, unpark, yield): a fatal error, exit 2 — the child process has no runtime.
 void launch(fiber* f) noexcept;
 
 // ---- the running goroutine ---------------------------------------------------------
