@@ -6,7 +6,7 @@ pkgs=(g++ cmake make libboost-fiber-dev libboost-context-dev libspdlog-dev docte
       libconcurrentqueue-dev nlohmann-json3-dev rapidjson-dev libcurl4-openssl-dev libboost-dev curl
       libunwind8 zlib1g-dev nodejs)
 if [ "${1:-build}" = bench ]; then
-  pkgs+=(golang-go golang-github-getsentry-sentry-go-dev time wrk)
+  pkgs+=(golang-go golang-github-getsentry-sentry-go-dev time wrk gnuplot-nox)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

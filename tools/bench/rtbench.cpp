@@ -1,125 +1,21 @@
-// rtbench — rt's side of the foundation benchmarks (issue 2), one per invocation:
-//   rtbench skynet | spawn_join | yield_ping | idle_cpu   [-n N]
-// -n overrides the size (skynet's leaves, a power of 10; the goroutines of spawn_join; the
-// yields of each yield_ping goroutine) for quick checks; without it the real sizes apply.
-// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>`, the line of its twins in
-// go/main.go and boostfiber/bfbench.cpp (same workloads, same timed regions), so run.sh
-// puts all three in one table. Worker threads: GOMAXPROCS, as in Go.
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
+// rtbench — rt's side of every benchmark, one per invocation:
+//   rtbench list               the registry: `name group size tags about`, one a line
+//   rtbench <name> [-n N]      run one; -n overrides its size for quick checks
+// The benchmarks live in rt/ (foundation.cpp, coordination.cpp, hub.cpp), each group a
+// registry table (rt/groups.hpp); this file joins them and hands them to bench_main
+// (bench_util.hpp), which runs the chosen one inside rt::run. Each prints `RESULT
+// name=<result> impl=rt value=<v> unit=<u>`, the lines of its twins in go/ and
+// boostfiber/bfbench.cpp. Worker threads: GOMAXPROCS, as in Go. Only rt's public API.
+#include <vector>
 
 #include <rt/rt.hpp>
 
-#include "bench_util.hpp"
-
-namespace {
-
-using rt_bench::clk;
-using rt_bench::cpu_seconds;
-using rt_bench::fail;
-using rt_bench::ns_since;
-using rt_bench::result;
-
-// skynet: a 10-ary tree of goroutines, 1,000,000 leaves; each node sums its children's
-// numbers received over an unbuffered channel.
-void skynet(rt::chan<long> c, long num, long size, long div) {
-  if (size == 1) {
-    c.send(num);
-    return;
-  }
-  auto rc = rt::make_chan<long>();
-  for (long i = 0; i < div; ++i) rt::go(skynet, rc, num + i * (size / div), size / div, div);
-  long sum = 0;
-  for (long i = 0; i < div; ++i) sum += *rc.recv();
-  c.send(sum);
-}
-
-void bench_skynet(long leaves) {
-  auto t0 = clk::now();
-  auto c = rt::make_chan<long>();
-  rt::go(skynet, c, 0L, leaves, 10L);
-  long sum = *c.recv();
-  double ns = ns_since(t0);
-  if (sum != leaves * (leaves - 1) / 2) fail("skynet sum " + std::to_string(sum));
-  result("skynet", ns / 1e6, "ms");
-}
-
-// spawn_join: 1,000,000 goroutines that each bump a counter, joined by one wait_group.
-void bench_spawn_join(long n) {
-  rt::wait_group wg;
-  std::atomic<long> cnt{0};
-  auto t0 = clk::now();
-  wg.add(static_cast<int>(n));
-  for (long i = 0; i < n; ++i) {
-    rt::go([&] {
-      cnt.fetch_add(1, std::memory_order_relaxed);
-      wg.done();
-    });
-  }
-  wg.wait();
-  double ns = ns_since(t0);
-  if (cnt != n) fail("spawn_join count " + std::to_string(cnt.load()));
-  result("spawn_join", ns / n, "ns/op");
-}
-
-// yield_ping: two goroutines each yielding n times; ns per yield.
-void bench_yield_ping(long n) {
-  rt::wait_group wg;
-  auto t0 = clk::now();
-  for (int g = 0; g < 2; ++g) {
-    wg.go([n] {
-      for (long i = 0; i < n; ++i) rt::yield();
-    });
-  }
-  wg.wait();
-  result("yield_ping", ns_since(t0) / (2.0 * n), "ns/op");
-}
-
-// idle_cpu: 10,000 goroutines asleep for 5 s; once all have started (+ 20 ms for the
-// last ones to park), the CPU the process uses during 4 s of that sleep (main sleeps
-// too), % of one core.
-void bench_idle_cpu() {
-  rt::wait_group wg;
-  std::atomic<int> started{0};
-  for (int i = 0; i < 10000; ++i) {
-    wg.go([&started] {
-      started.fetch_add(1);
-      rt::sleep_for(std::chrono::seconds(5));
-    });
-  }
-  while (started.load() < 10000) rt::sleep_for(std::chrono::milliseconds(1));
-  rt::sleep_for(std::chrono::milliseconds(20));
-  double c0 = cpu_seconds();
-  auto t0 = clk::now();
-  rt::sleep_for(std::chrono::seconds(4));
-  double used = cpu_seconds() - c0;
-  double wall = ns_since(t0) / 1e9;
-  wg.wait();
-  result("idle_cpu", 100.0 * used / wall, "pct_core");
-}
-
-}  // namespace
+#include "rt/groups.hpp"
 
 int main(int argc, char** argv) {
-  if (argc < 2) fail("usage: rtbench skynet|spawn_join|yield_ping|idle_cpu [-n N]");
-  std::string bench = argv[1];
-  long n = rt_bench::arg_n(argc, argv, 2);
-  auto def = [n](long d) { return n > 0 ? n : d; };
-  return rt::run([&] {
-    if (bench == "skynet") {
-      bench_skynet(def(1000000));
-    } else if (bench == "spawn_join") {
-      bench_spawn_join(def(1000000));
-    } else if (bench == "yield_ping") {
-      bench_yield_ping(def(1000000));
-    } else if (bench == "idle_cpu") {
-      bench_idle_cpu();
-    } else {
-      fail("unknown bench " + bench);
-    }
-  });
+  std::vector<rt_bench::benchmark> all;
+  for (auto group : {rt_bench::foundation, rt_bench::coordination, rt_bench::hub}) {
+    all.insert(all.end(), group.begin(), group.end());
+  }
+  return rt_bench::bench_main(argc, argv, all, [](auto fn) { return rt::run(fn); });
 }

@@ -1,10 +1,11 @@
-// bfbench — the raw Boost.Fiber twins of five rt benchmarks (../rtbench.cpp and
-// ../coordination/coordbench.cpp): the same workloads, sizes and timed regions, on stock
+// bfbench — the raw Boost.Fiber twins of five rt benchmarks (../rt/foundation.cpp and
+// ../rt/coordination.cpp): the same workloads, sizes and timed regions, on stock
 // boost::fibers::algo::work_stealing over GOMAXPROCS threads (2 when unset: the calling
 // thread and one helper), default stacks, fibers launched with launch::post (stealable,
 // Go's semantics). Prints `RESULT name=<bench> impl=boostfiber value=<v> unit=<u>`.
-//   bfbench skynet | spawn_join | pingpong_unbuf | chan_buf1024 | mutex_counter  [-n N]
+//   bfbench list | skynet | spawn_join | pingpong_unbuf | chan_buf1024 | mutex_counter  [-n N]
 // -n overrides the size for quick checks, as on rt's side; without it the real sizes apply.
+// Its registry and main() are bench_util.hpp's, as rtbench's.
 // Links Boost.Fiber only, not rt: the baseline rt is built on.
 #include <atomic>
 #include <chrono>
@@ -225,25 +226,22 @@ unsigned threads() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    fail("usage: bfbench skynet|spawn_join|pingpong_unbuf|chan_buf1024|mutex_counter [-n N]");
-  }
-  const std::string bench = argv[1];
-  const long n = rt_bench::arg_n(argc, argv, 2);
-  auto def = [n](long d) { return n > 0 ? n : d; };
-  pool p(threads());
-  if (bench == "skynet") {
-    bench_skynet(def(1000000));
-  } else if (bench == "spawn_join") {
-    bench_spawn_join(def(1000000));
-  } else if (bench == "pingpong_unbuf") {
-    bench_pingpong(def(1000000));
-  } else if (bench == "chan_buf1024") {
-    bench_buffered(def(10000000));
-  } else if (bench == "mutex_counter") {
-    bench_mutex(1000, def(1000000) / 1000);
-  } else {
-    fail("unknown bench " + bench);
-  }
-  return 0;
+  static constexpr rt_bench::benchmark registry[] = {
+      {"skynet", "foundation", 1000000, "-", "a 10-ary tree of fibers summing N leaves; ms",
+       bench_skynet},
+      {"spawn_join", "foundation", 1000000, "-", "N fibers bump a counter, one wait_group; ns/op",
+       bench_spawn_join},
+      {"pingpong_unbuf", "coordination", 1000000, "-",
+       "N round trips over two unbuffered channels; ns/op", bench_pingpong},
+      {"chan_buf1024", "coordination", 10000000, "-",
+       "N items, one producer, one consumer, capacity 1024; ns/op", bench_buffered},
+      {"mutex_counter", "coordination", 1000000, "-",
+       "N increments by 1000 fibers under one mutex; ns/op",
+       [](long n) { bench_mutex(1000, n / 1000); }},
+  };
+  return rt_bench::bench_main(argc, argv, registry, [](auto fn) {
+    pool p(threads());
+    fn();
+    return 0;
+  });
 }

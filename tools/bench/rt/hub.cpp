@@ -1,17 +1,16 @@
-// hub_bench.cpp — the hub layer's benchmarks. Usage:
-//   hub_bench clone_cost [n]   spawn_join of n goroutines (one wait_group) from a parent
-//                              that never touched its hub (a plain spawn: no hub work at
-//                              all), whose hub exists but is empty, and whose hub has a
-//                              client bound, 10 tags and 100 breadcrumbs; interleaved
-//                              rounds in one process; ns per goroutine.
-//   hub_bench capture [n]      capture_message to a counting transport from 8 goroutines,
-//                              n events each; events/s.
-//   hub_bench throw_catch [n]  a std::runtime_error thrown 8 calls deep and caught, n
-//                              times, with throw-site recording on and off (interleaved
-//                              rounds in one process); ns per throw.
-//   hub_bench capture_traced [n]  capture_message from one goroutine, n events, with
-//                              attach_stacktrace on and off (interleaved); ns per event.
-// Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>` (../run.sh adds the ratios).
+// rt/hub.cpp — rtbench's hub group, the hub layer's benchmarks, and their registry
+// entries:
+//   clone_cost      spawn_join of N goroutines (one wait_group) from a parent that never
+//                   touched its hub (a plain spawn: no hub work at all), whose hub exists
+//                   but is empty, and whose hub has a client bound, 10 tags and 100
+//                   breadcrumbs; interleaved rounds in one process; ns per goroutine.
+//   capture         capture_message to a counting transport from 8 goroutines, N events
+//                   each; events/s (its sentry-go twin: ../go/hub.go).
+//   throw_catch     a std::runtime_error thrown 8 calls deep and caught, N times, with
+//                   throw-site recording on and off (interleaved rounds); ns per throw.
+//   capture_traced  capture_message from one goroutine, N events, with attach_stacktrace
+//                   on and off (interleaved); ns per event.
+// Each prints `RESULT name=<result> impl=rt value=<v> unit=<u>` (../run.sh adds the ratios).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,10 +21,9 @@
 #include <string>
 #include <vector>
 
-#include <rt/hub.hpp>
 #include <rt/rt.hpp>
 
-#include "../bench_util.hpp"
+#include "groups.hpp"
 
 namespace {
 
@@ -206,22 +204,18 @@ void bench_capture_traced(long n) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const std::string which = argc > 1 ? argv[1] : "";
-  const long n = argc > 2 ? std::atol(argv[2]) : 0;
-  return rt::run([&] {
-    if (which == "clone_cost") {
-      bench_clone_cost(n > 0 ? n : 1'000'000);
-    } else if (which == "capture") {
-      bench_capture(n > 0 ? n : 25'000);
-    } else if (which == "throw_catch") {
-      bench_throw_catch(n > 0 ? n : 200'000);
-    } else if (which == "capture_traced") {
-      bench_capture_traced(n > 0 ? n : 20'000);
-    } else {
-      std::fprintf(stderr, "usage: hub_bench clone_cost|capture|throw_catch|capture_traced [n]\n");
-      return 2;
-    }
-    return 0;
-  });
-}
+namespace rt_bench {
+
+constexpr benchmark hub_table[] = {
+    {"clone_cost", "hub", 1000000, "-",
+     "spawn_join of N from a plain, an empty and a loaded hub; ns/op", bench_clone_cost},
+    {"capture", "hub", 25000, "-",
+     "capture_message, 8 goroutines x N, counting transport; events/s", bench_capture},
+    {"throw_catch", "hub", 200000, "-", "N throws 8 calls deep, throw sites on and off; ns/op",
+     bench_throw_catch},
+    {"capture_traced", "hub", 20000, "-", "N captures, attach_stacktrace on and off; ns/op",
+     bench_capture_traced},
+};
+const std::span<const benchmark> hub{hub_table};
+
+}  // namespace rt_bench

@@ -1,18 +1,20 @@
-// Go peer of hub_bench: capture_message from 8 goroutines to a counting transport with
-// sentry-go (Debian's golang-github-getsentry-sentry-go-dev). Each goroutine clones the
-// current hub (the docs' CORRECT pattern), tags it, and captures n messages.
-// Usage: gohubbench capture [n]; prints `RESULT name=capture_message_8g impl=go ...`.
+// hub.go — the hub group's Go twin: capture (../rt/hub.cpp's), capture_message from 8
+// goroutines to a counting transport with sentry-go (Debian's
+// golang-github-getsentry-sentry-go-dev). Each goroutine clones the current hub (the
+// docs' CORRECT pattern), tags it, and captures n messages.
 package main
 
 import (
-	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/getsentry/sentry-go"
 )
+
+var hub = []bench{
+	{"capture", "hub", 25000, "-", "capture_message, 8 goroutines x N, counting transport; events/s", benchCapture},
+}
 
 // countingTransport takes each event and drops it, counting under a mutex (as the rt
 // twin's counting_transport: neither side measures a heap that keeps every event).
@@ -29,21 +31,10 @@ func (t *countingTransport) SendEvent(event *sentry.Event) {
 }
 func (t *countingTransport) Flush(timeout time.Duration) bool { return true }
 
-func main() {
-	if len(os.Args) < 2 || os.Args[1] != "capture" {
-		fmt.Fprintln(os.Stderr, "usage: gohubbench capture [n]")
-		os.Exit(2)
-	}
-	n := 25000
-	if len(os.Args) > 2 {
-		if v, err := strconv.Atoi(os.Args[2]); err == nil && v > 0 {
-			n = v
-		}
-	}
+func benchCapture(n int) {
 	transport := &countingTransport{}
 	if err := sentry.Init(sentry.ClientOptions{Release: "bench@1", Transport: transport}); err != nil {
-		fmt.Fprintln(os.Stderr, "sentry.Init:", err)
-		os.Exit(1)
+		fail("sentry.Init: %v", err)
 	}
 	sentry.CaptureMessage("warm-up") // as the rt twin: one capture before the clock starts
 	const goroutines = 8
@@ -66,8 +57,7 @@ func main() {
 	got := transport.count - 1
 	transport.mu.Unlock()
 	if got != goroutines*n {
-		fmt.Fprintf(os.Stderr, "FAIL: kept %d events of %d\n", got, goroutines*n)
-		os.Exit(1)
+		fail("kept %d events of %d", got, goroutines*n)
 	}
-	fmt.Printf("RESULT name=capture_message_8g impl=go value=%.3f unit=events/s\n", float64(got)/secs)
+	result("capture_message_8g", float64(got)/secs, "events/s")
 }

@@ -1,26 +1,24 @@
-// The network benchmarks' Go side (run.sh's http_hello, tcp_echo, idle_conns,
-// http_sleep): the Go twins of rt's servers (samples/echo's rt_echo, samples/http's
-// rt_http), and the load generators, written once and pointed at either server, that
-// print the `RESULT name=<bench> impl=<-impl> value=<v> unit=<u>` lines. Standard
-// library only: GO111MODULE=off go build -o gonet main.go.
+// net.go — the network group (run.sh's http_hello, tcp_echo, idle_conns, http_sleep):
+// the Go twins of rt's servers (samples/echo's rt_echo, samples/http's rt_http) and the
+// load clients, written once and pointed at either server, with their registry entries.
 //
-//	gonet echo-server [addr]   // rt_echo's twin: a goroutine per connection, read/write loop
-//	gonet http-server [addr]   // rt_http's twin (net/http): GET /, GET /sleep?ms=N, POST /echo
-//	gonet wrk        -impl I -addr A   // http_hello: wrk on GET /, req/s and p99 latency
-//	gonet echo-load  -impl I -addr A   // tcp_echo: round trips/s over 50 connections
-//	gonet idle       -impl I -addr A -pid P  // idle_conns: server RSS per idle connection
-//	gonet sleep-load -impl I -addr A -pid P  // http_sleep: 10,000 concurrent GET /sleep?ms=100
+//	gobench echo-server [addr]   // rt_echo's twin: a goroutine per connection, read/write loop
+//	gobench http-server [addr]   // rt_http's twin (net/http): GET /, GET /sleep?ms=N, POST /echo
+//	gobench http_hello -impl I -addr A         // wrk on GET /: req/s and p99 latency
+//	gobench tcp_echo   -impl I -addr A         // round trips/s over 50 connections
+//	gobench idle_conns -impl I -addr A -pid P  // server RSS per idle connection
+//	gobench http_sleep -impl I -addr A -pid P  // 10,000 concurrent GET /sleep?ms=100
 //
 // The servers listen on addr (default 127.0.0.1:0) and print `listening on HOST:PORT`
 // first, as rt's do. The clients take the server's address and, where they measure the
 // server itself, its process id (they read /proc/<pid>/status); each checks every answer
-// and exits 1 (FAIL: on stderr, no RESULT) if one is missing or wrong.
+// and exits 1 (FAIL: on stderr, no RESULT) if one is missing or wrong. A client's tag
+// server=<s> tells run.sh which servers it loads: rt_<s> and `gobench <s>-server`.
 package main
 
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -36,6 +34,30 @@ import (
 	"time"
 )
 
+var network = []bench{
+	{"http_hello", "net", 0, "server=http", "wrk -t2 -c100 -d10s on GET /; req/s, p99 ms", wrkLoad},
+	{"tcp_echo", "net", 50, "server=echo", "N connections, 64-byte round trips for 5 s; rt/s",
+		func(n int) { echoLoad(n, 64, 500*time.Millisecond, 5*time.Second) }},
+	{"idle_conns", "net", 10000, "server=echo", "server RSS per connection, N idle; bytes",
+		func(n int) { idleConns(needPid(), n, 16) }},
+	{"http_sleep", "net", 10000, "server=http", "N concurrent GET /sleep?ms=100; ms, peak threads",
+		func(n int) { sleepLoad(needPid(), n, 100) }},
+}
+
+// servers: the Go servers the network clients load (`gobench <s>-server [addr]`).
+var servers = map[string]func(args []string){
+	"echo-server": echoServer,
+	"http-server": httpServer,
+}
+
+// needPid returns -pid, which the clients that measure the server need.
+func needPid() int {
+	if pid <= 0 {
+		fail("-pid is required")
+	}
+	return pid
+}
+
 // echoBuf is the echo server's read buffer, rt_echo's size (samples/echo/echo.cpp:
 // char buf[16 * 1024] on the connection goroutine's stack).
 const echoBuf = 16 * 1024
@@ -46,53 +68,12 @@ const (
 	textPlain = "text/plain; charset=utf-8"
 )
 
-var impl string // the -impl flag: the server's side, "rt" or "go", for the RESULT lines
-
-func result(name string, value float64, unit string) {
-	fmt.Printf("RESULT name=%s impl=%s value=%.3f unit=%s\n", name, impl, value, unit)
-}
-
-func fail(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "FAIL: "+format+"\n", a...)
-	os.Exit(1)
-}
-
-func note(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "# "+format+"\n", a...)
-}
-
-// procStatus returns the fields of /proc/<pid>/status named in keys, as their first
-// number (VmRSS in kB, Threads).
-func procStatus(pid int, keys ...string) map[string]int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		fail("server process: %v", err)
-	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(string(data), "\n") {
-		for _, k := range keys {
-			if strings.HasPrefix(line, k+":") {
-				f := strings.Fields(line[len(k)+1:])
-				if len(f) > 0 {
-					out[k], _ = strconv.ParseInt(f[0], 10, 64)
-				}
-			}
-		}
-	}
-	for _, k := range keys {
-		if _, ok := out[k]; !ok {
-			fail("/proc/%d/status has no %s", pid, k)
-		}
-	}
-	return out
-}
-
 // ---- servers ----
 
 func listen(args []string) net.Listener {
 	addr := "127.0.0.1:0"
 	if len(args) > 1 {
-		fail("usage: gonet <server> [addr]")
+		fail("usage: gobench <server> [addr]")
 	}
 	if len(args) == 1 {
 		addr = args[0]
@@ -193,7 +174,7 @@ func httpServer(args []string) {
 
 // http_hello: one GET / checked (status, content type, body), then wrk -t2 -c100 -d10s
 // --latency on it: http_hello (req/s) and http_hello_p99 (ms, wrk's 99th percentile).
-func wrkLoad(addr string, args []string) {
+func wrkLoad(int) {
 	url := "http://" + addr + "/"
 	resp, err := http.Get(url)
 	if err != nil {
@@ -211,8 +192,7 @@ func wrkLoad(addr string, args []string) {
 	resp.Header.Write(&hdr)
 	note("%s %s: %s", impl, url, strings.ReplaceAll(strings.TrimSpace(hdr.String()), "\r\n", "; "))
 
-	argv := append([]string{"-t2", "-c100", "-d10s", "--latency"}, args...)
-	cmd := exec.Command("wrk", append(argv, url)...)
+	cmd := exec.Command("wrk", "-t2", "-c100", "-d10s", "--latency", url)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	os.Stderr.Write(out)
@@ -255,7 +235,7 @@ func roundTrip(c net.Conn, msg, got []byte) error {
 // tcp_echo: conns connections, each one goroutine doing round trips of size bytes (a
 // new pattern each time, every echo checked) back to back; the round trips all of them
 // complete in d after a warm-up, per second.
-func echoLoad(addr string, conns, size int, warm, d time.Duration) {
+func echoLoad(conns, size int, warm, d time.Duration) {
 	var count int64
 	var stop int32
 	var wg sync.WaitGroup
@@ -306,7 +286,7 @@ func echoLoad(addr string, conns, size int, warm, d time.Duration) {
 // idle_conns: the server's VmRSS, then n connections opened (dialers goroutines dialing
 // one after another, so as fast as the server accepts), each checked by one 64-byte
 // round trip, then left idle; 200 ms later the server's VmRSS again: bytes per connection.
-func idleConns(addr string, pid, n, dialers int) {
+func idleConns(pid, n, dialers int) {
 	before := procStatus(pid, "VmRSS", "Threads")
 	cs := make([]net.Conn, n)
 	var next int64 = -1
@@ -388,7 +368,7 @@ func getOnce(addr, path string) (int, []byte, error) {
 // more of the shared cores go to the server), every answer a 200; the wall time from the
 // first request to the last answer, and the server's peak thread count (its
 // /proc/<pid>/status Threads sampled every 5 ms meanwhile).
-func sleepLoad(addr string, pid, n, ms int) {
+func sleepLoad(pid, n, ms int) {
 	path := fmt.Sprintf("/sleep?ms=%d", ms)
 	base := procStatus(pid, "VmRSS", "Threads")
 	var peakThreads, peakRSS int64 = base["Threads"], base["VmRSS"]
@@ -459,56 +439,4 @@ func sleepLoad(addr string, pid, n, ms int) {
 	}
 	result("http_sleep", float64(wall.Nanoseconds())/1e6, "ms")
 	result("http_sleep_threads", float64(peakThreads), "threads")
-}
-
-func main() {
-	if len(os.Args) < 2 {
-		fail("usage: gonet echo-server|http-server|wrk|echo-load|idle|sleep-load [flags]")
-	}
-	mode := os.Args[1]
-	switch mode {
-	case "echo-server":
-		echoServer(os.Args[2:])
-		return
-	case "http-server":
-		httpServer(os.Args[2:])
-		return
-	}
-	fs := flag.NewFlagSet(mode, flag.ExitOnError)
-	fs.StringVar(&impl, "impl", "", "the server's side for the RESULT lines: rt or go")
-	addr := fs.String("addr", "", "the server's HOST:PORT")
-	pid := fs.Int("pid", 0, "the server's process id (idle, sleep-load)")
-	n := fs.Int("n", 0, "connections (echo-load: 50, idle: 10000) or requests (sleep-load: 10000)")
-	size := fs.Int("size", 64, "echo-load: message bytes")
-	d := fs.Duration("d", 5*time.Second, "echo-load: measured time")
-	ms := fs.Int("ms", 100, "sleep-load: the sleep each request asks for")
-	fs.Parse(os.Args[2:])
-	if impl == "" || *addr == "" {
-		fail("%s: -impl and -addr are required", mode)
-	}
-	def := func(v int) int {
-		if *n > 0 {
-			return *n
-		}
-		return v
-	}
-	needPid := func() {
-		if *pid <= 0 {
-			fail("%s: -pid is required", mode)
-		}
-	}
-	switch mode {
-	case "wrk":
-		wrkLoad(*addr, fs.Args())
-	case "echo-load":
-		echoLoad(*addr, def(50), *size, 500*time.Millisecond, *d)
-	case "idle":
-		needPid()
-		idleConns(*addr, *pid, def(10000), 16)
-	case "sleep-load":
-		needPid()
-		sleepLoad(*addr, *pid, def(10000), *ms)
-	default:
-		fail("unknown mode %s", mode)
-	}
 }

@@ -1,12 +1,8 @@
-// coordbench — rt's side of the coordination benchmarks (issue 3), one per invocation:
-//   coordbench pingpong_unbuf | chan_buf1024 | mutex_counter | select4 | timers
-//   coordbench parked_memory | million                                  [-n N]
-// -n overrides the size (round trips, items, values, increments shared by mutex_counter's
-// 1000 goroutines, goroutines, sleepers) for quick checks; without it the real sizes
-// apply. Each prints `RESULT name=<bench> impl=rt value=<v> unit=<u>`, the line of its
-// twins in ../go/main.go (and ../boostfiber/bfbench.cpp for the first three), which do the
-// same work with the same timed regions, so run.sh puts them in one table. Worker
-// threads: GOMAXPROCS, as in Go.
+// rt/coordination.cpp — rtbench's coordination group (issue 3) and the million bench:
+// pingpong_unbuf, chan_buf1024, mutex_counter, select4, parked_memory(_1m), timers,
+// million, and their registry entries. Each prints `RESULT name=<bench> impl=rt value=<v>
+// unit=<u>`, the line of its twins in ../go/coordination.go (and ../boostfiber/bfbench.cpp
+// for the first three), which do the same work with the same timed regions.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -17,7 +13,7 @@
 
 #include <rt/rt.hpp>
 
-#include "../bench_util.hpp"
+#include "groups.hpp"
 
 namespace {
 
@@ -70,7 +66,7 @@ void bench_buffered(long n) {
   result("chan_buf1024", ns / static_cast<double>(n), "ns/op");
 }
 
-// mutex_counter: 1000 goroutines x 1000 increments of one counter under one mutex.
+// mutex_counter: 1000 goroutines x n/1000 increments of one counter under one mutex.
 void bench_mutex(int tasks, int iters) {
   rt::mutex mu;
   long counter = 0;  // guarded by mu
@@ -193,9 +189,9 @@ struct splitmix64 {
   }
 };
 
-// timers: 100,000 goroutines each sleep a pseudo-random 1-10 ms (splitmix64 seeded with
+// timers: n (100,000) goroutines each sleep a pseudo-random 1-10 ms (splitmix64 seeded with
 // the goroutine's number), ten times; wall time in ms and the CPU seconds it took
-// (timers_cpu). Then timers_idle_cpu: 100,000 goroutines all asleep for 3 s; once all
+// (timers_cpu). Then timers_idle_cpu: n goroutines all asleep for 3 s; once all
 // are parked, the process's CPU use (user + system, all threads) over 300 ms, in percent
 // of one CPU. (With 1 s sleeps the first sleepers woke inside the window on either side:
 // spawning 100,000 goroutines on fresh stacks takes most of a second on the 2-core VM,
@@ -239,28 +235,28 @@ void bench_timers(int n, int rounds) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) fail("usage: coordbench <bench> [-n N]");
-  std::string bench = argv[1];
-  long n = rt_bench::arg_n(argc, argv, 2);
-  auto def = [n](long d) { return n > 0 ? n : d; };
-  return rt::run([&] {
-    if (bench == "pingpong_unbuf") {
-      bench_pingpong(def(1000000));
-    } else if (bench == "chan_buf1024") {
-      bench_buffered(def(10000000));
-    } else if (bench == "mutex_counter") {
-      bench_mutex(1000, static_cast<int>(def(1000000)) / 1000);
-    } else if (bench == "select4") {
-      bench_select4(def(1000000));
-    } else if (bench == "parked_memory") {
-      bench_parked(def(100000));
-    } else if (bench == "million") {
-      bench_million(def(1000000));
-    } else if (bench == "timers") {
-      bench_timers(static_cast<int>(def(100000)), 10);
-    } else {
-      fail("unknown bench " + bench);
-    }
-  });
-}
+namespace rt_bench {
+
+constexpr benchmark coordination_table[] = {
+    {"pingpong_unbuf", "coordination", 1000000, "p1",
+     "N round trips over two unbuffered channels; ns/op", bench_pingpong},
+    {"chan_buf1024", "coordination", 10000000, "p1",
+     "N items, one producer, one consumer, capacity 1024; ns/op", bench_buffered},
+    {"mutex_counter", "coordination", 1000000, "p1",
+     "N increments by 1000 goroutines under one mutex; ns/op",
+     [](long n) { bench_mutex(1000, static_cast<int>(n / 1000)); }},
+    {"select4", "coordination", 1000000, "p1",
+     "N values from 4 producers, one consumer selecting; ns/op", bench_select4},
+    {"parked_memory", "coordination", 100000, "-",
+     "RSS per goroutine, N parked on one channel; bytes", bench_parked},
+    {"parked_memory_1m", "coordination", 1000000, "-", "parked_memory with 1,000,000; bytes",
+     bench_parked},
+    {"timers", "coordination", 100000, "-",
+     "N goroutines sleep 10 random 1-10 ms; ms, s (cpu), percent (idle)",
+     [](long n) { bench_timers(static_cast<int>(n), 10); }},
+    {"million", "million", 1000000, "-",
+     "N goroutines parked on one channel, then released; ms, MiB", bench_million},
+};
+const std::span<const benchmark> coordination{coordination_table};
+
+}  // namespace rt_bench
