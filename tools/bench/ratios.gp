@@ -12,7 +12,8 @@ set yrange [0.02:5]
 set ytics (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5)
 set grid ytics
 set xtics rotate by -60 left nomirror font ",9"
-set xrange [-0.7:*]
+stats dat using 2 nooutput  # STATS_records + STATS_invalid: the bars
+set xrange [-0.7:STATS_records + STATS_invalid - 0.3]
 set key top left
 set style fill solid 1.0 noborder
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc "black" front

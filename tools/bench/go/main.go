@@ -160,7 +160,7 @@ func main() {
 
 // runBench parses b's flags (-n; a network client's -impl, -addr, -pid) and runs it.
 func runBench(b bench, args []string) {
-	fs := flag.NewFlagSet(b.name, flag.ExitOnError)
+	fs := flag.NewFlagSet(b.name, flag.ContinueOnError)
 	n := fs.Int("n", 0, "size override (quick checks); 0: the real size")
 	client := b.group == "net"
 	if client {

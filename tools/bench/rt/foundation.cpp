@@ -5,9 +5,6 @@
 // in one table.
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include <rt/rt.hpp>
