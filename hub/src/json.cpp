@@ -22,6 +22,14 @@ ordered object_of(const Map& m) {
   return o;
 }
 
+// array_of is the JSON array of one element_json(x) per x of xs, in order.
+template <class T>
+ordered array_of(const std::vector<T>& xs, ordered (*element_json)(const T&)) {
+  ordered values = ordered::array();
+  for (const T& x : xs) values.push_back(element_json(x));
+  return values;
+}
+
 ordered breadcrumb_json(const breadcrumb& b) {
   ordered o = ordered::object();
   if (b.timestamp != timestamp{}) o["timestamp"] = format_timestamp(b.timestamp);
@@ -167,24 +175,12 @@ nlohmann::ordered_json event_to_json(const event& ev) {
   if (!ev.user.empty()) o["user"] = user_json(ev.user);
   if (!ev.fingerprint.empty()) o["fingerprint"] = ev.fingerprint;
   if (!ev.breadcrumbs.empty()) {
-    ordered values = ordered::array();
-    for (const breadcrumb& b : ev.breadcrumbs) values.push_back(breadcrumb_json(b));
-    o["breadcrumbs"] = {{"values", std::move(values)}};
+    o["breadcrumbs"] = {{"values", array_of(ev.breadcrumbs, breadcrumb_json)}};
   }
-  if (!ev.exception.empty()) {
-    ordered values = ordered::array();
-    for (const exception_info& x : ev.exception) values.push_back(exception_json(x));
-    o["exception"] = {{"values", std::move(values)}};
-  }
-  if (!ev.threads.empty()) {
-    ordered values = ordered::array();
-    for (const thread_info& t : ev.threads) values.push_back(thread_json(t));
-    o["threads"] = {{"values", std::move(values)}};
-  }
+  if (!ev.exception.empty()) o["exception"] = {{"values", array_of(ev.exception, exception_json)}};
+  if (!ev.threads.empty()) o["threads"] = {{"values", array_of(ev.threads, thread_json)}};
   if (!ev.debug_images.empty()) {
-    ordered images = ordered::array();
-    for (const debug_image& im : ev.debug_images) images.push_back(debug_image_json(im));
-    o["debug_meta"] = {{"images", std::move(images)}};
+    o["debug_meta"] = {{"images", array_of(ev.debug_images, debug_image_json)}};
   }
   return o;
 }

@@ -445,6 +445,22 @@ std::size_t moved(netfd* nfd, sched::poll_mode mode, ssize_t got, std::size_t as
   return n;
 }
 
+// iovecs: the first 16 non-empty buffers of a readv_some/writev_some call (the rest wait for
+// the next call, as a short transfer would), and how many bytes they hold.
+struct iovecs {
+  iovec iov[16];
+  int n = 0;
+  std::size_t total = 0;
+  explicit iovecs(std::span<const conn::buffer> bufs) noexcept {
+    for (const conn::buffer& b : bufs) {
+      if (n == 16) break;
+      if (b.size == 0) continue;
+      iov[n++] = {b.data, b.size};
+      total += b.size;
+    }
+  }
+};
+
 [[noreturn]] void throw_io(netfd* nfd, int err, const char* op) {
   throw_errno(err, describe(nfd, op));
 }
@@ -578,21 +594,13 @@ void conn::write(std::span<const std::byte> buf) {
 
 std::size_t conn::readv_some(std::span<const buffer> bufs) {
   op_guard g(fd_, "read");
-  iovec iov[16];
-  int n = 0;
-  std::size_t total = 0;
-  for (const buffer& b : bufs) {
-    if (n == 16) break;
-    if (b.size == 0) continue;
-    iov[n++] = {b.data, b.size};
-    total += b.size;
-  }
-  if (total == 0) return 0;
+  iovecs v(bufs);
+  if (v.n == 0) return 0;
   for (;;) {
     begin(fd_, sched::poll_read, "read");
-    const ssize_t r =
-        n == 1 ? ::read(fd_->fd, iov[0].iov_base, iov[0].iov_len) : ::readv(fd_->fd, iov, n);
-    if (r >= 0) return moved(fd_, sched::poll_read, r, total);
+    const ssize_t r = v.n == 1 ? ::read(fd_->fd, v.iov[0].iov_base, v.iov[0].iov_len)
+                               : ::readv(fd_->fd, v.iov, v.n);
+    if (r >= 0) return moved(fd_, sched::poll_read, r, v.total);
     if (errno == EAGAIN) {
       wait(fd_, sched::poll_read, "read");
     } else if (errno != EINTR) {
@@ -603,23 +611,15 @@ std::size_t conn::readv_some(std::span<const buffer> bufs) {
 
 std::size_t conn::writev_some(std::span<const buffer> bufs) {
   op_guard g(fd_, "write");
-  iovec iov[16];
-  int n = 0;
-  std::size_t total = 0;
-  for (const buffer& b : bufs) {
-    if (n == 16) break;
-    if (b.size == 0) continue;
-    iov[n++] = {b.data, b.size};
-    total += b.size;
-  }
-  if (n == 0) return 0;
+  iovecs v(bufs);
+  if (v.n == 0) return 0;
   msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<std::size_t>(n);
+  msg.msg_iov = v.iov;
+  msg.msg_iovlen = static_cast<std::size_t>(v.n);
   for (;;) {
     begin(fd_, sched::poll_write, "write");
     const ssize_t r = ::sendmsg(fd_->fd, &msg, MSG_NOSIGNAL);
-    if (r > 0) return moved(fd_, sched::poll_write, r, total);
+    if (r > 0) return moved(fd_, sched::poll_write, r, v.total);
     if (r == 0 || errno == EAGAIN) {
       wait(fd_, sched::poll_write, "write");
     } else if (errno != EINTR) {

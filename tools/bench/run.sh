@@ -51,7 +51,7 @@
 # rt/<peer>=<rt median / peer median> worst=<w>`, w the slow modes' ratio: rt max / peer
 # max, or rt min / peer min for the higher-is-better units (every unit ending in /s: ops/s,
 # events/s, req/s, rt/s = round trips/s); every other unit (ms, ns/op, s, bytes, KiB, MiB,
-# pct_core, percent, threads) is lower-is-better. The hub's clone cost is `RATIO
+# percent, threads) is lower-is-better. The hub's clone cost is `RATIO
 # name=clone_cost rt_hub10/rt_plain=`. Raw lines are kept in
 # build-bench/bench-out/results.txt, the programs' stderr (wrk's report, the network
 # clients' `# ...` notes: RSS and thread counts before/after) in stderr.txt there. Last,

@@ -48,11 +48,7 @@ func benchPingPong(n int) {
 		close(ping)
 	}()
 	wg.Wait()
-	el := time.Since(start)
-	if sum != n*(n-1)/2 {
-		fail("pingpong sum %d", sum)
-	}
-	result("pingpong_unbuf", float64(el.Nanoseconds())/float64(n), "ns/op")
+	perOp("pingpong_unbuf", start, n, sum)
 }
 
 // chan_buf1024: one producer, one consumer, capacity 1024.
@@ -76,11 +72,17 @@ func benchBuffered(n int) {
 		}
 	}()
 	wg.Wait()
+	perOp("chan_buf1024", start, n, sum)
+}
+
+// perOp checks that the n values a channel benchmark moved, 0..n-1, arrived once each (their
+// sum), and reports the time since start per value.
+func perOp(name string, start time.Time, n, sum int) {
 	el := time.Since(start)
 	if sum != n*(n-1)/2 {
-		fail("buffered sum %d", sum)
+		fail("%s sum %d, want %d", name, sum, n*(n-1)/2)
 	}
-	result("chan_buf1024", float64(el.Nanoseconds())/float64(n), "ns/op")
+	result(name, float64(el.Nanoseconds())/float64(n), "ns/op")
 }
 
 // mutex_counter: 1000 goroutines x n/1000 increments of one counter under one mutex.
@@ -143,11 +145,7 @@ func benchSelect4(n int) {
 		}
 	}()
 	wg.Wait()
-	el := time.Since(start)
-	if sum != n*(n-1)/2 {
-		fail("select4 sum %d", sum)
-	}
-	result("select4", float64(el.Nanoseconds())/float64(n), "ns/op")
+	perOp("select4", start, n, sum)
 }
 
 // parked_memory: n goroutines parked on one channel; bytes of RSS per goroutine (RSS
@@ -238,25 +236,5 @@ func benchTimers(n, rounds int) {
 	result("timers", msSince(start), "ms")
 	result("timers_cpu", cpuSeconds()-c0, "s")
 
-	var sleepers sync.WaitGroup
-	var asleep int64
-	sleepers.Add(n)
-	for g := 0; g < n; g++ {
-		go func() {
-			defer sleepers.Done()
-			atomic.AddInt64(&asleep, 1)
-			time.Sleep(3000 * time.Millisecond)
-		}()
-	}
-	for atomic.LoadInt64(&asleep) < int64(n) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // let the last ones actually park
-	c0 = cpuSeconds()
-	w0 := time.Now()
-	time.Sleep(300 * time.Millisecond)
-	cpu := cpuSeconds() - c0
-	wall := time.Since(w0).Seconds()
-	sleepers.Wait()
-	result("timers_idle_cpu", 100*cpu/wall, "percent")
+	result("timers_idle_cpu", idleCPUPercent(n, 3000*time.Millisecond, 300*time.Millisecond), "percent")
 }

@@ -14,7 +14,7 @@ var foundation = []bench{
 	{"skynet", "foundation", 1000000, "-", "a 10-ary tree of goroutines summing N leaves; ms", benchSkynet},
 	{"spawn_join", "foundation", 1000000, "-", "N goroutines bump a counter, one WaitGroup; ns/op", benchSpawnJoin},
 	{"yield_ping", "foundation", 1000000, "-", "two goroutines Gosched N times each; ns/op", benchYieldPing},
-	{"idle_cpu", "foundation", 0, "-", "CPU while 10,000 goroutines sleep 5 s; pct_core", benchIdleCPU},
+	{"idle_cpu", "foundation", 0, "-", "CPU while 10,000 goroutines sleep 5 s; percent", benchIdleCPU},
 }
 
 // skynet: a 10-ary tree of goroutines with `leaves` leaves; each node sums its
@@ -84,30 +84,37 @@ func benchYieldPing(n int) {
 	result("yield_ping", float64(time.Since(start).Nanoseconds())/float64(2*n), "ns/op")
 }
 
-// idle_cpu: 10,000 goroutines asleep for 5 s; once all have started (+ 20 ms for the
-// last ones to park), the CPU the process uses during 4 s of that sleep (main sleeps
-// too), % of one core.
+// idle_cpu: 10,000 goroutines asleep for 5 s; the CPU the process uses during 4 s of that
+// sleep.
 func benchIdleCPU(int) {
-	const n = 10000
+	result("idle_cpu", idleCPUPercent(10000, 5*time.Second, 4*time.Second), "percent")
+}
+
+// idleCPUPercent: `sleepers` goroutines each asleep for `sleep`; once all have started
+// (+ 20 ms for the last ones to park), the CPU the process uses (user + system, all
+// threads) during `window` of that sleep, in percent of one core. The caller sleeps too;
+// it returns after every sleeper has woken. idle_cpu's and timers_idle_cpu's, as
+// ../rt/groups.hpp's idle_cpu_percent.
+func idleCPUPercent(sleepers int, sleep, window time.Duration) float64 {
 	var wg sync.WaitGroup
 	var started int64
-	wg.Add(n)
-	for i := 0; i < n; i++ {
+	wg.Add(sleepers)
+	for i := 0; i < sleepers; i++ {
 		go func() {
 			defer wg.Done()
 			atomic.AddInt64(&started, 1)
-			time.Sleep(5 * time.Second)
+			time.Sleep(sleep)
 		}()
 	}
-	for atomic.LoadInt64(&started) < n {
+	for atomic.LoadInt64(&started) < int64(sleepers) {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // let the last ones actually park
 	c0 := cpuSeconds()
 	start := time.Now()
-	time.Sleep(4 * time.Second)
+	time.Sleep(window)
 	used := cpuSeconds() - c0
 	wall := time.Since(start).Seconds()
 	wg.Wait()
-	result("idle_cpu", 100*used/wall, "pct_core")
+	return 100 * used / wall
 }

@@ -213,23 +213,10 @@ void bench_timers(int n, int rounds) {
   result("timers", ns_since(t0) / 1e6, "ms");
   result("timers_cpu", cpu_seconds() - cpu0, "s");
 
-  rt::wait_group sleepers;
-  std::atomic<int> asleep{0};
-  for (int g = 0; g < n; ++g) {
-    sleepers.go([&asleep] {
-      asleep.fetch_add(1);
-      rt::sleep_for(std::chrono::milliseconds(3000));
-    });
-  }
-  while (asleep.load() < n) rt::sleep_for(std::chrono::milliseconds(1));
-  rt::sleep_for(std::chrono::milliseconds(20));  // let the last ones actually park
-  double c0 = cpu_seconds();
-  auto w0 = clk::now();
-  rt::sleep_for(std::chrono::milliseconds(300));
-  double cpu = cpu_seconds() - c0;
-  double wall = ns_since(w0) / 1e9;
-  sleepers.wait();
-  result("timers_idle_cpu", 100.0 * cpu / wall, "percent");
+  result("timers_idle_cpu",
+         rt_bench::idle_cpu_percent(n, std::chrono::milliseconds(3000),
+                                    std::chrono::milliseconds(300)),
+         "percent");
 }
 
 }  // namespace

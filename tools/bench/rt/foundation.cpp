@@ -74,27 +74,11 @@ void bench_yield_ping(long n) {
   result("yield_ping", ns_since(t0) / (2.0 * n), "ns/op");
 }
 
-// idle_cpu: 10,000 goroutines asleep for 5 s; once all have started (+ 20 ms for the
-// last ones to park), the CPU the process uses during 4 s of that sleep (main sleeps
-// too), % of one core.
+// idle_cpu: 10,000 goroutines asleep for 5 s; the CPU the process uses during 4 s of that
+// sleep.
 void bench_idle_cpu(long) {
-  rt::wait_group wg;
-  std::atomic<int> started{0};
-  for (int i = 0; i < 10000; ++i) {
-    wg.go([&started] {
-      started.fetch_add(1);
-      rt::sleep_for(std::chrono::seconds(5));
-    });
-  }
-  while (started.load() < 10000) rt::sleep_for(std::chrono::milliseconds(1));
-  rt::sleep_for(std::chrono::milliseconds(20));
-  double c0 = cpu_seconds();
-  auto t0 = clk::now();
-  rt::sleep_for(std::chrono::seconds(4));
-  double used = cpu_seconds() - c0;
-  double wall = ns_since(t0) / 1e9;
-  wg.wait();
-  result("idle_cpu", 100.0 * used / wall, "pct_core");
+  using std::chrono::seconds;
+  result("idle_cpu", rt_bench::idle_cpu_percent(10000, seconds(5), seconds(4)), "percent");
 }
 
 }  // namespace
@@ -108,9 +92,30 @@ constexpr benchmark foundation_table[] = {
      "N goroutines bump a counter, one wait_group; ns/op", bench_spawn_join},
     {"yield_ping", "foundation", 1000000, "p1", "two goroutines yield N times each; ns/op",
      bench_yield_ping},
-    {"idle_cpu", "foundation", 0, "-", "CPU while 10,000 goroutines sleep 5 s; pct_core",
+    {"idle_cpu", "foundation", 0, "-", "CPU while 10,000 goroutines sleep 5 s; percent",
      bench_idle_cpu},
 };
 const std::span<const benchmark> foundation{foundation_table};
+
+double idle_cpu_percent(int sleepers, std::chrono::milliseconds sleep,
+                        std::chrono::milliseconds window) {
+  rt::wait_group wg;
+  std::atomic<int> started{0};
+  for (int i = 0; i < sleepers; ++i) {
+    wg.go([&started, sleep] {
+      started.fetch_add(1);
+      rt::sleep_for(sleep);
+    });
+  }
+  while (started.load() < sleepers) rt::sleep_for(std::chrono::milliseconds(1));
+  rt::sleep_for(std::chrono::milliseconds(20));  // let the last ones actually park
+  const double c0 = cpu_seconds();
+  const auto t0 = clk::now();
+  rt::sleep_for(window);
+  const double used = cpu_seconds() - c0;
+  const double wall = ns_since(t0) / 1e9;
+  wg.wait();
+  return 100.0 * used / wall;
+}
 
 }  // namespace rt_bench

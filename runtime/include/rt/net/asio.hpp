@@ -56,53 +56,57 @@ inline boost::system::error_code as_error_code() {
   }
 }
 
+// transfer runs one readv_some / writev_some over the sequence's first buffers; a failure
+// becomes ec (and 0 bytes).
+template <class Buffer, class Sequence>
+std::size_t transfer(conn& c, std::size_t (conn::*op)(std::span<const conn::buffer>),
+                     const Sequence& bufs, boost::system::error_code& ec) {
+  conn::buffer b[asio_max_buffers];
+  const std::size_t n = gather<Buffer>(bufs, b);
+  try {
+    return (c.*op)(std::span<const conn::buffer>(b, n));
+  } catch (const std::exception&) {
+    ec = as_error_code();
+    return 0;
+  }
+}
+
+// or_throw is the throwing forms' end: ec as boost::system::system_error, else n.
+inline std::size_t or_throw(std::size_t n, const boost::system::error_code& ec, const char* what) {
+  if (ec) throw boost::system::system_error(ec, what);
+  return n;
+}
+
 }  // namespace detail
 
 template <class MutableBufferSequence>
 std::size_t asio_read_some(conn& c, const MutableBufferSequence& bufs,
                            boost::system::error_code& ec) {
-  conn::buffer b[detail::asio_max_buffers];
-  const std::size_t n = detail::gather<boost::asio::mutable_buffer>(bufs, b);
   ec = {};
   if (boost::asio::buffer_size(bufs) == 0) return 0;
-  try {
-    const std::size_t got = c.readv_some(std::span<const conn::buffer>(b, n));
-    if (got == 0) ec = boost::asio::error::eof;
-    return got;
-  } catch (const std::exception&) {
-    ec = detail::as_error_code();
-    return 0;
-  }
+  const std::size_t got =
+      detail::transfer<boost::asio::mutable_buffer>(c, &conn::readv_some, bufs, ec);
+  if (got == 0 && !ec) ec = boost::asio::error::eof;
+  return got;
 }
 
 template <class MutableBufferSequence>
 std::size_t asio_read_some(conn& c, const MutableBufferSequence& bufs) {
   boost::system::error_code ec;
-  const std::size_t n = asio_read_some(c, bufs, ec);
-  if (ec) throw boost::system::system_error(ec, "rt::net::conn::read_some");
-  return n;
+  return detail::or_throw(asio_read_some(c, bufs, ec), ec, "rt::net::conn::read_some");
 }
 
 template <class ConstBufferSequence>
 std::size_t asio_write_some(conn& c, const ConstBufferSequence& bufs,
                             boost::system::error_code& ec) {
-  conn::buffer b[detail::asio_max_buffers];
-  const std::size_t n = detail::gather<boost::asio::const_buffer>(bufs, b);
   ec = {};
-  try {
-    return c.writev_some(std::span<const conn::buffer>(b, n));
-  } catch (const std::exception&) {
-    ec = detail::as_error_code();
-    return 0;
-  }
+  return detail::transfer<boost::asio::const_buffer>(c, &conn::writev_some, bufs, ec);
 }
 
 template <class ConstBufferSequence>
 std::size_t asio_write_some(conn& c, const ConstBufferSequence& bufs) {
   boost::system::error_code ec;
-  const std::size_t n = asio_write_some(c, bufs, ec);
-  if (ec) throw boost::system::system_error(ec, "rt::net::conn::write_some");
-  return n;
+  return detail::or_throw(asio_write_some(c, bufs, ec), ec, "rt::net::conn::write_some");
 }
 
 }  // namespace rt::net
