@@ -306,14 +306,21 @@ poll_status park_on(poll_desc* pd, int m, spinlock_lock& lk) noexcept {
   return node.status;
 }
 
+// check_err: closed or timeout when the descriptor is closing or mode m's deadline has
+// passed, else ready (Go's netpollcheckerr). Under pd->lock.
+poll_status check_err(const poll_desc* pd, int m) noexcept {
+  if (pd->closing) return poll_status::closed;
+  if (pd->expired[m]) return poll_status::timeout;
+  return poll_status::ready;
+}
+
 }  // namespace
 
 poll_status poll_begin(poll_desc* pd, poll_mode mode) noexcept {
   tsan_quiet quiet;
   const int m = mode_index(mode);
   spinlock_lock lk(pd->lock);
-  if (pd->closing) return poll_status::closed;
-  if (pd->expired[m]) return poll_status::timeout;
+  if (const poll_status st = check_err(pd, m); st != poll_status::ready) return st;
   if (pd->drained[m] && !pd->ready[m] && !pd->final[m]) return park_on(pd, m, lk);
   pd->drained[m] = false;
   pd->ready[m] = false;  // from here on, an edge is news to this attempt
@@ -330,8 +337,7 @@ poll_status poll_wait(poll_desc* pd, poll_mode mode) noexcept {
   tsan_quiet quiet;
   const int m = mode_index(mode);
   spinlock_lock lk(pd->lock);
-  if (pd->closing) return poll_status::closed;
-  if (pd->expired[m]) return poll_status::timeout;
+  if (const poll_status st = check_err(pd, m); st != poll_status::ready) return st;
   if (pd->ready[m]) {  // an edge came since the caller's attempt began: try again
     pd->ready[m] = false;
     return poll_status::ready;

@@ -43,22 +43,9 @@ void bench_skynet(long leaves) {
   result("skynet", ns / 1e6, "ms");
 }
 
-// spawn_join: n goroutines that each bump a counter, joined by one wait_group.
+// spawn_join: rt_bench::spawn_join_ns.
 void bench_spawn_join(long n) {
-  rt::wait_group wg;
-  std::atomic<long> cnt{0};
-  auto t0 = clk::now();
-  wg.add(static_cast<int>(n));
-  for (long i = 0; i < n; ++i) {
-    rt::go([&] {
-      cnt.fetch_add(1, std::memory_order_relaxed);
-      wg.done();
-    });
-  }
-  wg.wait();
-  double ns = ns_since(t0);
-  if (cnt != n) fail("spawn_join count " + std::to_string(cnt.load()));
-  result("spawn_join", ns / n, "ns/op");
+  result("spawn_join", rt_bench::spawn_join_ns(n), "ns/op");
 }
 
 // yield_ping: two goroutines each yielding n times; ns per yield.
@@ -96,6 +83,25 @@ constexpr benchmark foundation_table[] = {
      bench_idle_cpu},
 };
 const std::span<const benchmark> foundation{foundation_table};
+
+double spawn_join_ns(long n) {
+  rt::wait_group wg;
+  std::atomic<long> count{0};
+  const auto t0 = clk::now();
+  wg.add(static_cast<int>(n));
+  for (long i = 0; i < n; ++i) {
+    rt::go([&] {
+      count.fetch_add(1, std::memory_order_relaxed);
+      wg.done();
+    });
+  }
+  wg.wait();
+  const double ns = ns_since(t0);
+  if (count != n) {
+    fail("spawn_join ran " + std::to_string(count.load()) + " of " + std::to_string(n));
+  }
+  return ns / static_cast<double>(n);
+}
 
 double idle_cpu_percent(int sleepers, std::chrono::milliseconds sleep,
                         std::chrono::milliseconds window) {

@@ -1,7 +1,7 @@
 // rt/groups.hpp — the registries of rtbench's groups, one .cpp each here (foundation,
 // coordination with the million bench, hub); ../rtbench.cpp's main() runs them in this
 // order. Each is a constant table, so it is complete before any static initialiser runs.
-// Also the one measurement two groups share, idle_cpu_percent.
+// Also the measurements two groups share: spawn_join_ns, idle_cpu_percent.
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,11 @@ namespace rt_bench {
 extern const std::span<const benchmark> foundation;
 extern const std::span<const benchmark> coordination;
 extern const std::span<const benchmark> hub;
+
+// spawn_join_ns: n goroutines that each bump a counter, joined by one wait_group; ns per
+// goroutine from the first spawn to the join. Parks; fails loudly on a lost goroutine.
+// foundation.cpp's spawn_join and hub.cpp's clone_cost rounds.
+double spawn_join_ns(long n);
 
 // idle_cpu_percent: `sleepers` goroutines each asleep for `sleep`; once all have started
 // (+ 20 ms for the last ones to park), the CPU the process uses (user + system, all

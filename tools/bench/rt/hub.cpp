@@ -12,7 +12,6 @@
 //                   on and off (interleaved); ns per event.
 // Each prints `RESULT name=<result> impl=rt value=<v> unit=<u>` (../run.sh adds the ratios).
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -42,20 +41,7 @@ double spawn_join_round(long n, Prepare prepare) {
   rt::wait_group outer;
   outer.go([&] {
     prepare();
-    rt::wait_group wg;
-    std::atomic<long> count{0};
-    const auto t0 = clk::now();
-    wg.add(static_cast<int>(n));
-    for (long i = 0; i < n; ++i) {
-      rt::go([&] {
-        count.fetch_add(1, std::memory_order_relaxed);
-        wg.done();
-      });
-    }
-    wg.wait();
-    ns = std::chrono::duration<double, std::nano>(clk::now() - t0).count() / static_cast<double>(n);
-    if (count != n)
-      fail("spawn_join ran " + std::to_string(count.load()) + " of " + std::to_string(n));
+    ns = rt_bench::spawn_join_ns(n);
   });
   outer.wait();
   return ns;
