@@ -32,6 +32,7 @@
 #include "rt/detail/symbolize.hpp"
 #include "rt/hub/stacktrace.hpp"
 #include "rt/scheduler/fatal.hpp"
+#include "rt/scheduler/race.hpp"
 
 #ifndef RT_SOURCE_DIR
 #error "RT_SOURCE_DIR (rt's source tree, to tell rt's frames from the user's) must be defined"
@@ -49,7 +50,13 @@ constexpr int max_frames = 64;
 using unw_backtrace_fn = int (*)(void**, int);
 
 unw_backtrace_fn fast_unwinder() {
-  static const unw_backtrace_fn fn = [] {
+  static const unw_backtrace_fn fn = []() -> unw_backtrace_fn {
+#if defined(__SANITIZE_THREAD__)
+    // Under ThreadSanitizer libunwind's per-thread cache is freed by a thread-exit
+    // destructor that locks a mutex after TSan has torn the thread down (a crash in
+    // every process whose threads threw): libgcc's unwinder there.
+    return nullptr;
+#endif
     void* lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     return lib ? reinterpret_cast<unw_backtrace_fn>(dlsym(lib, "unw_backtrace")) : nullptr;
   }();
@@ -106,7 +113,20 @@ std::atomic<bool> recording{[] {
   return v == nullptr || std::string_view(v) != "0";
 }()};
 
-thread_local bool in_throw = false;  // set across __cxa_throw: its own init is not a new site
+// Set across __cxa_throw: its own init is not a new site. Set and cleared within one
+// throw, with no park between, by whichever goroutine runs on the thread; ThreadSanitizer,
+// which sees each goroutine as a thread of its own, is not told (set_in_throw, take_in_throw).
+thread_local bool in_throw = false;
+void set_in_throw() noexcept {
+  sched::tsan_quiet quiet;
+  in_throw = true;
+}
+bool take_in_throw() noexcept {
+  sched::tsan_quiet quiet;
+  const bool was = in_throw;
+  in_throw = false;
+  return was;
+}
 
 // record writes the throw site of (object, type) into the slot of its set that holds the
 // same object (an earlier exception there), else the oldest slot. A slot another throw is
@@ -482,7 +502,7 @@ extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destroy)(
   using throw_fn = void (*)(void*, std::type_info*, void (*)(void*));
   static const auto cxa_throw = rt::original<throw_fn>("__cxa_throw");
   if (rt::throw_stacktraces()) {
-    rt::in_throw = true;  // libstdc++'s __cxa_throw calls __cxa_init_primary_exception
+    rt::set_in_throw();  // libstdc++'s __cxa_throw calls __cxa_init_primary_exception
     rt::record(object, type);
   }
   cxa_throw(object, type, destroy);  // never returns: it unwinds or terminates
@@ -493,11 +513,8 @@ extern "C" __cxa_refcounted_exception* __cxa_init_primary_exception(
     void* object, std::type_info* type, void (*destroy)(void*)) noexcept {
   using init_fn = __cxa_refcounted_exception* (*)(void*, std::type_info*, void (*)(void*));
   static const auto init = rt::original<init_fn>("__cxa_init_primary_exception");
-  if (rt::in_throw) {
-    rt::in_throw = false;  // __cxa_throw's own call: recorded there
-  } else if (rt::throw_stacktraces()) {
-    rt::record(object, type);  // std::make_exception_ptr: where it was made
-  }
+  // Not __cxa_throw's own call (recorded there): std::make_exception_ptr, where it was made.
+  if (!rt::take_in_throw() && rt::throw_stacktraces()) rt::record(object, type);
   return init(object, type, destroy);
 }
 

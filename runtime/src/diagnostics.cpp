@@ -27,6 +27,7 @@
 #include "rt/detail/symbolize.hpp"
 #include "rt/diagnostics.hpp"
 #include "rt/scheduler/fatal.hpp"
+#include "rt/scheduler/race.hpp"
 #include "rt/scheduler/scheduler.hpp"
 #include "rt/time.hpp"
 
@@ -261,6 +262,10 @@ std::string demangle(const char* name) {
 std::vector<source_frame> symbolize_call(std::uintptr_t return_address) {
   std::vector<source_frame> out;
   if (return_address == 0) return out;
+  // libbacktrace (not instrumented) publishes the tables it reads lazily through its own
+  // atomics, which ThreadSanitizer does not see: it would report the callbacks' reads of
+  // its strings as races with the first reader's copies. Its work is not recorded.
+  sched::tsan_quiet quiet;
   const std::uintptr_t call = return_address - 1;
   backtrace_pcinfo(
       symbols(), call,

@@ -10,9 +10,15 @@
 // the bottom of that frame. On a goroutine stack that touches a second 4 KiB page,
 // doubling what a parked goroutine costs (a page fault is 14-37 µs on the VMs here). This
 // loop runs in a frame of a few words.
+//
+// The scheduler is built without ThreadSanitizer's instrumentation, so the exchange that
+// takes the lock here is announced to it (tsan_acquire on the lock's address, where the
+// inline unlock()'s release store is recorded): otherwise a contended lock() in the
+// runtime would order nothing, and every access it guards would look like a race.
 #include <thread>
 
 #include "rt/scheduler/park.hpp"
+#include "rt/scheduler/race.hpp"
 #include "rt/scheduler/spin.hpp"
 
 namespace rt::sched {
@@ -20,7 +26,12 @@ namespace rt::sched {
 void spinlock::lock_contended() noexcept {
   for (unsigned pauses = 1, tries = 0;; ++tries) {
     for (unsigned i = 0; i < pauses; ++i) spin_pause();
-    if (try_lock()) return;
+    // Test before test-and-set: a failed exchange takes the line from the holder (and
+    // from whatever shares it, as a channel's indices do), a load leaves it shared.
+    if (!held_.load(std::memory_order_relaxed) && try_lock()) {
+      tsan_acquire(this);  // this file is built uninstrumented (see race.hpp)
+      return;
+    }
     if (tries >= 64) {
       if (pauses < 1024) {
         pauses *= 2;
