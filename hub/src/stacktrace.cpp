@@ -3,12 +3,12 @@
 //
 // Owns: the C++ runtime's __cxa_throw and __cxa_init_primary_exception as the program
 // sees them (this file's definitions win over libstdc++'s: the wrappers record, then call
-// the originals, found with dlsym(RTLD_NEXT)); the table of recent throw sites; the cache of
-// symbolised return addresses; the list of loaded ELF images.
-// Invariant: a throw never locks, allocates or fails here: a record claims a table slot with
-// one CAS (a slot another throw is still writing is skipped) and is published with a
-// sequence number a reader checks before and after copying (a seqlock), so a reader
-// never uses a torn record.
+// the originals, found with dlsym(RTLD_NEXT)); the table of the live exceptions' throw
+// sites; the cache of symbolised return addresses; the list of loaded ELF images.
+// Invariant: a throw never locks, allocates or fails here: it claims a free table slot with
+// one CAS and hands the C++ runtime a destructor that frees the slot when the exception
+// object dies, so a slot holds one live object's record, written before the object can be
+// seen by anyone else, and a lookup finds that record or none, never another's.
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -82,30 +82,39 @@ _Unwind_Reason_Code on_unwind_frame(_Unwind_Context* context, void* data) {
   return b.n;
 }
 
-// One throw site. `seq` is odd while a throw writes the slot; every field is an atomic so
-// that a reader racing a writer reads torn values (rejected by the seq check), not UB.
+// The destructor an exception object is thrown with. The recorder passes its own
+// (release_and_destroy) to the C++ runtime instead and keeps the original in the record.
+using destructor = void (*)(void*);
+
+// One throw site. A slot is free while `object` is null; a throw claims a free slot for its
+// exception object with one CAS and keeps it until the C++ runtime destroys that object.
+// Every field is an atomic: a lookup for another object may read a slot being written.
 struct throw_record {
-  std::atomic<std::uint32_t> seq{0};
-  std::atomic<std::uint64_t> ticket{0};  // order of the throws: 0 never written
   std::atomic<const void*> object{nullptr};
-  std::atomic<const std::type_info*> type{nullptr};
+  std::atomic<destructor> destroy{nullptr};
   std::atomic<int> frames{0};
   std::atomic<std::uintptr_t> pcs[max_frames];
 };
 
-// The table of throw sites: a record lives in the set its object's address hashes to.
-// A live exception object has one address, so a new throw at an address replaces what an
-// earlier (freed) exception there left, and a record is lost only when more than `ways`
-// exceptions that hash to one set are alive at once.
+// The table of throw sites: a record lives in the set its object's address hashes to, from
+// the throw until the object is destroyed. An exception is alive while anyone can ask for
+// its trace, so a record is never lost while it can be asked for; a throw finds no free slot
+// (and is not recorded) only when `ways` exceptions that hash to its set are alive at once.
 constexpr std::size_t sets = 512;  // a power of two
 constexpr std::size_t ways = 4;
 throw_record table[sets][ways];
-std::atomic<std::uint64_t> next_ticket{1};
 
-throw_record* set_of(const void* object) {
+std::span<throw_record, ways> set_of(const void* object) {
   // Fibonacci hashing of the address without its alignment bits.
   const auto h = (reinterpret_cast<std::uintptr_t>(object) >> 4) * 0x9E3779B97F4A7C15ull;
   return table[h >> (64 - std::countr_zero(sets))];
+}
+
+// The record of a live exception object: the one slot of its set that holds it.
+throw_record* record_of(const void* object) {
+  for (throw_record& r : set_of(object))
+    if (r.object.load(std::memory_order_acquire) == object) return &r;
+  return nullptr;
 }
 
 std::atomic<bool> recording{[] {
@@ -128,75 +137,47 @@ bool take_in_throw() noexcept {
   return was;
 }
 
-// record writes the throw site of (object, type) into the slot of its set that holds the
-// same object (an earlier exception there), else the oldest slot. A slot another throw is
-// writing is passed over for the next choice; when every slot of the set is being written,
-// the site is not recorded (its lookup then finds no trace, never a wrong one: no other
-// slot of the set can hold this object).
-void record(const void* object, const std::type_info* type) noexcept {
+// The C++ runtime calls this instead of the object's destructor: the slot is freed (the
+// object's address may be reused once it returns), then the object destroyed.
+void release_and_destroy(void* object) {
+  throw_record* r = record_of(object);
+  if (r == nullptr)
+    sched::fatal("rt's hub destroys exception object %p but has no record of it", object);
+  const destructor destroy = r->destroy.load(std::memory_order_relaxed);
+  r->object.store(nullptr, std::memory_order_release);
+  if (destroy != nullptr) destroy(object);
+}
+
+// record writes the throw site of `object` into a free slot of its set and returns the
+// destructor the C++ runtime is to be given for it: release_and_destroy, or the object's
+// own `destroy` when every slot of the set is held (the throw then has no trace).
+destructor record(void* object, destructor destroy) noexcept {
   void* pcs[max_frames];
   const int n = unwind(pcs, max_frames);
-  const std::uint64_t ticket = next_ticket.fetch_add(1, std::memory_order_relaxed);
-  throw_record* set = set_of(object);
-  std::size_t order[ways];  // slots in order of preference
-  std::uint64_t age[ways];
-  for (std::size_t w = 0; w < ways; ++w) {
-    order[w] = w;
-    const bool same = set[w].object.load(std::memory_order_relaxed) == object;
-    age[w] = same ? 0 : set[w].ticket.load(std::memory_order_relaxed) + 1;
-  }
-  std::sort(order, order + ways, [&](std::size_t a, std::size_t b) { return age[a] < age[b]; });
-  for (const std::size_t w : order) {
-    throw_record& r = set[w];
-    std::uint32_t seq = r.seq.load(std::memory_order_relaxed);
-    if ((seq & 1) != 0 || !r.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire,
-                                                         std::memory_order_relaxed))
-      continue;  // another throw is writing this slot
-    r.ticket.store(ticket, std::memory_order_relaxed);
-    r.object.store(object, std::memory_order_relaxed);
-    r.type.store(type, std::memory_order_relaxed);
+  for (throw_record& r : set_of(object)) {
+    const void* free = nullptr;
+    if (r.object.load(std::memory_order_relaxed) != nullptr ||
+        !r.object.compare_exchange_strong(free, object, std::memory_order_acquire,
+                                          std::memory_order_relaxed))
+      continue;  // held by another live exception
+    r.destroy.store(destroy, std::memory_order_relaxed);
     r.frames.store(n, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i)
       r.pcs[i].store(reinterpret_cast<std::uintptr_t>(pcs[i]), std::memory_order_relaxed);
-    r.seq.store(seq + 2, std::memory_order_release);
-    // An earlier exception at this address may still be recorded in another slot (it was
-    // being written when this throw chose): retire it, so it can never be found for this one.
-    for (throw_record& old : std::span(set, ways)) {
-      if (&old == &r || old.object.load(std::memory_order_relaxed) != object) continue;
-      std::uint32_t s = old.seq.load(std::memory_order_relaxed);
-      if ((s & 1) == 0 && old.ticket.load(std::memory_order_relaxed) < ticket &&
-          old.seq.compare_exchange_strong(s, s + 1, std::memory_order_acquire)) {
-        old.object.store(nullptr, std::memory_order_relaxed);
-        old.seq.store(s + 2, std::memory_order_release);
-      }
-    }
-    return;
+    return release_and_destroy;
   }
+  return destroy;
 }
 
-// find copies the newest record of (object, type) into `pcs`; returns its frame count, 0
-// when there is none.
-int find(const void* object, const std::type_info* type, std::uintptr_t* pcs) {
-  std::uint64_t best = 0;
-  int best_n = 0;
-  std::uintptr_t copy[max_frames];
-  for (throw_record& r : std::span(set_of(object), ways)) {
-    const std::uint32_t before = r.seq.load(std::memory_order_acquire);
-    if (before == 0 || (before & 1) != 0) continue;
-    if (r.object.load(std::memory_order_relaxed) != object ||
-        r.type.load(std::memory_order_relaxed) != type)
-      continue;
-    const std::uint64_t ticket = r.ticket.load(std::memory_order_relaxed);
-    const int n = r.frames.load(std::memory_order_relaxed);
-    if (ticket <= best || n <= 0 || n > max_frames) continue;
-    for (int i = 0; i < n; ++i) copy[i] = r.pcs[i].load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (r.seq.load(std::memory_order_relaxed) != before) continue;  // rewritten meanwhile
-    best = ticket;
-    best_n = n;
-    std::memcpy(pcs, copy, sizeof(std::uintptr_t) * static_cast<std::size_t>(n));
-  }
-  return best_n;
+// find copies the record of a live exception object into `pcs`; returns its frame count, 0
+// when there is none. Whoever asks holds the object alive and got it from its thrower, so
+// the record (written before the throw went on) is complete and stays.
+int find(const void* object, std::uintptr_t* pcs) {
+  const throw_record* r = record_of(object);
+  if (r == nullptr) return 0;
+  const int n = r->frames.load(std::memory_order_relaxed);
+  for (int i = 0; i < n; ++i) pcs[i] = r->pcs[i].load(std::memory_order_relaxed);
+  return n;
 }
 
 // The loaded ELF images, listed again when the dynamic linker reports objects added or
@@ -442,7 +423,7 @@ bool throw_stacktraces() noexcept {
 std::vector<stack_frame> throw_stacktrace(const std::exception_ptr& e) {
   if (!e) return {};
   std::uintptr_t pcs[max_frames];
-  const int n = find(object_of(e), e.__cxa_exception_type(), pcs);
+  const int n = find(object_of(e), pcs);
   return frames_of(pcs, n);
 }
 
@@ -503,7 +484,7 @@ extern "C" void __cxa_throw(void* object, std::type_info* type, void (*destroy)(
   static const auto cxa_throw = rt::original<throw_fn>("__cxa_throw");
   if (rt::throw_stacktraces()) {
     rt::set_in_throw();  // libstdc++'s __cxa_throw calls __cxa_init_primary_exception
-    rt::record(object, type);
+    destroy = rt::record(object, destroy);
   }
   cxa_throw(object, type, destroy);  // never returns: it unwinds or terminates
   __builtin_unreachable();
@@ -514,7 +495,7 @@ extern "C" __cxa_refcounted_exception* __cxa_init_primary_exception(
   using init_fn = __cxa_refcounted_exception* (*)(void*, std::type_info*, void (*)(void*));
   static const auto init = rt::original<init_fn>("__cxa_init_primary_exception");
   // Not __cxa_throw's own call (recorded there): std::make_exception_ptr, where it was made.
-  if (!rt::take_in_throw() && rt::throw_stacktraces()) rt::record(object, type);
+  if (!rt::take_in_throw() && rt::throw_stacktraces()) destroy = rt::record(object, destroy);
   return init(object, type, destroy);
 }
 

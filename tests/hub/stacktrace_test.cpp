@@ -125,6 +125,48 @@ TEST_CASE("a rethrown exception keeps the trace of its first throw") {
   CHECK(innermost_is(rt::throw_stacktrace(plain), "thrower_c"));
 }
 
+TEST_CASE("a live exception keeps its trace however many exceptions are thrown after it") {
+  const std::exception_ptr first = caught(thrower_b);
+  // A ring of live exceptions at ever more addresses, each replaced by a new throw: every
+  // set of the table sees many throws while `first` is alive.
+  constexpr std::size_t ring = 1024, rounds = 8;
+  std::vector<std::exception_ptr> live(ring);
+  std::size_t traced = 0, wrong = 0;
+  for (std::size_t i = 0; i < ring * rounds; ++i) {
+    std::exception_ptr& slot = live[i % ring];
+    slot = caught(thrower_c);
+    const auto frames = rt::throw_stacktrace(slot);
+    if (frames.empty()) continue;  // its set was full of live exceptions
+    (innermost_is(frames, "thrower_c") ? traced : wrong) += 1;
+  }
+  CHECK(innermost_is(rt::throw_stacktrace(first), "thrower_b"));
+  CHECK(wrong == 0);
+  CHECK(traced > ring * rounds / 2);
+}
+
+// Counts its live instances: every constructed one is destroyed once.
+struct counted {
+  static inline std::atomic<int> alive{0};
+  counted() { ++alive; }
+  counted(const counted&) { ++alive; }
+  ~counted() { --alive; }
+};
+
+TEST_CASE("an exception object is destroyed once, thrown or made, with recording on or off") {
+  for (const bool recording : {true, false}) {
+    rt::set_throw_stacktraces(recording);
+    {
+      const std::exception_ptr thrown = caught([] { throw counted(); });
+      const std::exception_ptr made = std::make_exception_ptr(counted());
+      CHECK(counted::alive.load() == 2);
+      CHECK(rt::throw_stacktrace(thrown).empty() != recording);
+      CHECK(rt::throw_stacktrace(made).empty() != recording);
+    }
+    CHECK(counted::alive.load() == 0);
+  }
+  rt::set_throw_stacktraces(true);
+}
+
 TEST_CASE("each exception of a nested chain has its own throw site and its user-facing type") {
   const std::exception_ptr e = caught(wraps_a);
   const std::vector<rt::exception_info> chain = rt::exception_chain(e);

@@ -14,11 +14,12 @@
 // privately, so it never replaces the unwinder exceptions use; GCC's _Unwind_Backtrace
 // when it is not installed) and only symbolised when an event is built, from the
 // program's DWARF line tables (libbacktrace, as the goroutine dumps).
-// Invariant: the recorder keeps a trace (at most 64 frames) per exception object address,
-// in a table of 512 sets of 4 slots chosen by that address; a trace is found by the
-// object's address and type, so an exception rethrown (throw;, std::rethrow_exception)
-// keeps the trace of its first throw, and a lookup finds the trace of that exception or
-// none (when more than 4 exceptions of one set were alive at once), never another's.
+// Invariant: the recorder keeps a trace (at most 64 frames) per live exception object, in a
+// table of 512 sets of 4 slots chosen by the object's address, from the throw until the C++
+// runtime destroys the object (the wrapper gives it a destructor that frees the slot first).
+// So an exception rethrown (throw;, std::rethrow_exception) keeps the trace of its first
+// throw however many throws come after, and a lookup finds the trace of that exception or
+// none (when 4 other exceptions of its set were alive when it was thrown), never another's.
 #pragma once
 
 #include <exception>
@@ -36,10 +37,10 @@ bool throw_stacktraces() noexcept;
 
 // throw_stacktrace: the stack where `e`'s exception object was thrown (or made by
 // std::make_exception_ptr), oldest frame first, the hub's own innermost frames (the wrapped
-// __cxa_throw) left out; empty
-// for a null `e`, when recording was off or the trace is no longer kept. Symbolising reads
-// the program's debug information the first time (slow, see rt/detail/symbolize.hpp);
-// never parks, so it is safe in a catch block. Throws only std::bad_alloc.
+// __cxa_throw) left out; empty for a null `e`, when recording was off at the throw or its
+// set of the table was full. Symbolising reads the program's debug information the first
+// time (slow, see rt/detail/symbolize.hpp); never parks, so it is safe in a catch block.
+// Throws only std::bad_alloc.
 std::vector<stack_frame> throw_stacktrace(const std::exception_ptr& e);
 
 // current_stacktrace: the caller's stack, oldest frame first, the hub's own innermost frames
