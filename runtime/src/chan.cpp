@@ -93,14 +93,23 @@ chan_waiter* dequeue(waitq& q) noexcept {
   return nullptr;
 }
 
+// What waking a dequeued waiter needs, copied out of its node (which lives on the woken
+// stack and may be gone once the waiter is unparked).
+struct wakeup {
+  sched::waiter who;
+  select_waiter* sel;
+};
+
 // wake unparks a waiter that this thread dequeued, after its channel lock was released.
-void wake(chan_waiter* w) noexcept {
-  const sched::waiter who = w->who;
-  if (select_waiter* s = w->sel) {
-    s->lock.lock();  // select step 5: the selector is fully parked once we get this
-    s->lock.unlock();
+void wake(wakeup w) noexcept {
+  if (w.sel != nullptr) {
+    w.sel->lock.lock();  // select step 5: the selector is fully parked once we get this
+    w.sel->lock.unlock();
   }
-  sched::unpark(who);  // from here on, w (on the woken stack) may be gone
+  sched::unpark(w.who);
+}
+void wake(chan_waiter* w) noexcept {
+  wake(wakeup{w->who, w->sel});
 }
 
 // ---- the ring buffer (channel lock held) --------------------------------------------
@@ -140,7 +149,9 @@ step try_send_locked(chan_core* c, void* elem, chan_waiter** woken) noexcept {
 
 // try_recv_locked completes a receive if possible (step::closed: closed and drained).
 step try_recv_locked(chan_core* c, void* opt, chan_waiter** woken) noexcept {
-  if (chan_waiter* s = dequeue(c->sendq)) {  // a parked sender: the buffer is full
+  // A parked sender (the buffer is full). Once closed, the senders still queued are being
+  // woken to fail (chan_close): never a value to take.
+  if (chan_waiter* s = c->closed ? nullptr : dequeue(c->sendq)) {
     if (c->cap == 0) {
       c->ops->move_to_opt(opt, s->elem);
     } else {
@@ -294,20 +305,28 @@ void chan_close(chan_core* c) {
   sched::spinlock_lock lk(c->lock);
   if (c->closed) throw channel_closed("close of closed channel");
   c->closed = true;
-  // Collect every waiter (linked through `next`, free once dequeued), wake after unlock.
-  chan_waiter* list = nullptr;
-  for (waitq* q : {&c->recvq, &c->sendq}) {
-    while (chan_waiter* w = dequeue(*q)) {
-      w->success = false;
-      w->next = list;
-      list = w;
+  // Wake every waiter, a batch at a time: a batch is dequeued under the lock (each node
+  // read once, its wake-up copied out) and woken after unlock, so the woken run while the
+  // next batch is collected. The waiters still queued meanwhile stay parked: once closed,
+  // no send or receive takes them (try_send_locked, try_recv_locked), and a select that
+  // fired elsewhere unlinks its own under the lock as before.
+  constexpr std::size_t batch = 64;
+  wakeup woken[batch];
+  for (;;) {
+    std::size_t n = 0;
+    for (waitq* q : {&c->recvq, &c->sendq}) {
+      while (n < batch) {
+        chan_waiter* w = dequeue(*q);
+        if (w == nullptr) break;
+        w->success = false;
+        woken[n++] = {w->who, w->sel};
+      }
     }
-  }
-  lk.unlock();
-  while (list != nullptr) {
-    chan_waiter* next = list->next;  // read before wake: the node lives on the woken stack
-    wake(list);
-    list = next;
+    lk.unlock();
+    for (std::size_t i = 0; i < n; ++i) wake(woken[i]);
+    if (n < batch) return;
+    sched::note_progress();  // waking a million takes long, but is no stuck worker
+    lk.lock();
   }
 }
 

@@ -153,6 +153,9 @@ struct worker {
   // unchanged over its whole spin knows the owner is stuck in one goroutine, and only
   // then steals the run-next slot.
   std::atomic<std::uint64_t> schedtick{0};
+  void tick() noexcept {  // owner only: a plain increment, no read-modify-write
+    schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 
   // ---- owner-thread-only state ----
   fiber* current = nullptr;  // the goroutine running here (written by set_current only)

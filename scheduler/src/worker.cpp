@@ -579,7 +579,7 @@ class algo final : public bf::algo::algorithm {
     f->last_worker = w;
     f->state = fiber_state::running;
     set_current(w, f);
-    w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    w->tick();
     return f->ctx;
   }
 
@@ -912,6 +912,11 @@ int worker_index() noexcept {
   return w != nullptr ? w->index : -1;
 }
 
+void note_progress() noexcept {
+  tsan_quiet quiet;
+  if (worker* w = this_worker(); w != nullptr && w->current != nullptr) w->tick();
+}
+
 void yield() noexcept {
   tsan_quiet quiet;
   worker* w = this_worker();
@@ -928,7 +933,7 @@ void yield() noexcept {
       w->owner->ninject.load(std::memory_order_relaxed) <= 0 &&
       (next_timer == INT64_MAX || next_timer > now_ns())) {
     // Still a yield to the monitor, which takes a worker whose tick stands still for stuck.
-    w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    w->tick();
     return;
   }
   w->yielding = true;

@@ -212,6 +212,62 @@ TEST_CASE("close wakes every parked receiver exactly once, from a goroutine or a
   }
 }
 
+// close wakes its waiters a batch at a time; receivers that come meanwhile must see the
+// channel closed: the buffered value once, then nullopt, never a value of a parked sender.
+TEST_CASE("close with senders parked on a full buffer: receivers racing it get only the buffer") {
+  const int rounds = static_cast<int>(rt_stress::scaled(40, 4));
+  const int senders = static_cast<int>(rt_stress::scaled(1000, 4));
+  constexpr int receivers = 4;
+  rt_stress::watchdog wd("close with parked senders");
+  std::atomic<long> failed_sends{0};
+  wd.track("senders failed", failed_sends);
+  for (int round = 0; round < rounds; ++round) {
+    wd.stage("round " + std::to_string(round));
+    failed_sends = 0;
+    auto c = rt::make_chan<int>(1);
+    c.send(-1);  // the buffer's one value
+    rt::wait_group parked, done;
+    parked.add(senders);
+    for (int i = 0; i < senders; ++i) {
+      done.go([&, i] {
+        parked.done();
+        try {
+          c.send(i);
+        } catch (const rt::channel_closed&) {
+          failed_sends.fetch_add(1);
+        }
+      });
+    }
+    parked.wait();
+    // Receivers start once a sender has failed (close has set `closed` and woken its
+    // first batch) and loop until the channel reports closed, yielding between receives:
+    // at two or more workers most of their receives run while close wakes the rest.
+    std::atomic<int> values{0}, buffered{0};
+    rt::wait_group rx;
+    rx.go([&] {  // from a plain thread in odd rounds: every worker is free to receive
+      if (round % 2 == 0) {
+        c.close();
+      } else {
+        rt_stress::on_plain_threads(1, [&](int) { c.close(); });
+      }
+    });
+    for (int r = 0; r < receivers; ++r) {
+      rx.go([&] {
+        while (failed_sends.load() == 0) rt::yield();
+        while (std::optional<int> v = c.recv()) {
+          (*v == -1 ? buffered : values).fetch_add(1);
+          rt::yield();
+        }
+      });
+    }
+    rx.wait();
+    done.wait();
+    CHECK_MESSAGE(values.load() == 0, "round ", round, ": a receive after close took a value");
+    CHECK(buffered.load() == 1);
+    CHECK(failed_sends.load() == senders);
+  }
+}
+
 TEST_CASE("relay rings: many tokens in flight, every token makes every hop") {
   const int w = rt::gomaxprocs();
   const int ring = 64, tokens = 4 * w + 3;

@@ -75,6 +75,12 @@ void park(spinlock_lock& lk, const char* reason) noexcept;
 // abandoned goroutines does nothing, also while a later pool runs.
 void unpark(waiter w) noexcept;
 
+// note_progress: the calling goroutine is doing the runtime's own work for others (close
+// waking a batch of its waiters), so its worker is not stuck: the monitor does not report
+// it and thieves leave its run-next slot alone, as after a yield that found nothing else
+// to run. Never switches; does nothing on a plain thread.
+void note_progress() noexcept;
+
 // current returns the fiber running on this thread, or nullptr on a plain thread (or
 // in a worker's scheduler context). Never cached across a park: a goroutine may resume
 // on another worker.
