@@ -9,8 +9,9 @@
 //     receiver's std::optional — it is moved, never copied, between them;
 //   * when recvq holds a waiter that can still be woken, the buffer is empty; when sendq
 //     does, the buffer is full (a select may sit in both queues of one channel);
-//   * a closed channel has empty queues (close wakes them all; later operations
-//     never park on it);
+//   * a closed channel's queues only shrink, to empty once close returns (close wakes
+//     them a batch at a time, and no operation takes or adds a waiter meanwhile; later
+//     operations never park on it);
 //   * a waiter is woken (unparked) exactly once, by whoever removes it from a queue and,
 //     for a select, wins the claim on select_waiter::fired.
 #pragma once
