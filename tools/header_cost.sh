@@ -52,7 +52,7 @@ for _ in $(seq "$RUNS"); do
     s=$(date +%s.%N)
     "$CXX" -std=c++20 "${INC[@]}" -fsyntax-only "$T/$which.cpp"
     e=$(date +%s.%N)
-    echo "$e - $s" | bc >> "$T/$which.times"
+    awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }' >> "$T/$which.times"
   done
 done
 stats() { sort -n "$1" | awk '{v[NR] = $1} END {printf "%.3f / %.3f / %.3f s", v[1], v[int((NR + 1) / 2)], v[NR]}'; }
@@ -65,7 +65,7 @@ printf '%-28s %10d   %s\n' "#include <rt/rt.hpp>" "$rt_lines" "$(stats "$T/rt.ti
 printf '%-28s %10d   %s\n' "those standard headers" "$std_lines" "$(stats "$T/std.times")"
 printf '%-28s %10d   %s\n' "... and <nlohmann/json.hpp>" "$json_lines" "$(stats "$T/json.times")"
 echo "beyond the standard headers: $((rt_lines - std_lines)) lines (target <= 25000)"
-ratio() { echo "scale=2; $(median "$T/$1.times") / $(median "$T/std.times")" | bc; }
+ratio() { awk -v a="$(median "$T/$1.times")" -v b="$(median "$T/std.times")" 'BEGIN { printf "%.2f", a / b }'; }
 echo "time ratio (medians): $(ratio rt) (target <= 1.3); <nlohmann/json.hpp> alone: $(ratio json)"
 echo "non-standard lines by library:"
 "$CXX" -std=c++20 "${INC[@]}" -E "$T/rt.cpp" |

@@ -6,10 +6,12 @@
 //
 // Owns: both transports' state (pimpls: http_transport's queue, sequence counters flush
 // waits on, rate limits, counters, the sender thread and its poster, whose connection is
-// reused; http_sync_transport's rate limits, counters and idle posters).
+// reused; http_sync_transport's rate limits, counters, idle posters and the tickets of
+// the sends in flight, which its flush waits on).
 // Invariant: items leave the queue in FIFO order and handled_ counts them as they finish,
 // so "every item with seq <= n is handled" is exactly "handled_ >= n"; a flush that
-// snapshots enqueued_ at its call waits for precisely the items sent before it. Every
+// snapshots enqueued_ at its call waits for precisely the items sent before it. Likewise a
+// sync flush waits for precisely the sends whose ticket is at most `started` at its call. Every
 // send_event is counted once (transport_stats) and, with debug on, each one not sent is
 // logged once, outside the lock.
 //
@@ -25,6 +27,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -287,10 +290,36 @@ struct http_sync_state {
   const std::string url, auth;
 
   mutable std::mutex mu;
+  std::condition_variable done_cv;                     // flushers wait for in_flight to shrink
+  std::uint64_t started = 0;                           // guarded by mu: ticket of the last send
+  std::set<std::uint64_t> in_flight;                   // guarded by mu: tickets of running sends
   rate_limits limits;                                  // guarded by mu
   http_transport_stats stats;                          // guarded by mu
   std::vector<std::unique_ptr<envelope_poster>> idle;  // guarded by mu
   std::shared_ptr<spdlog::logger> log;                 // guarded by mu; null: quiet
+};
+
+// sync_send: one send_event's ticket, taken under mu at its start and given back when the
+// send returns, after everything it counts and logs (so a flush that saw it end sees
+// those too).
+class sync_send {
+ public:
+  explicit sync_send(http_sync_state& s) : s_(s), ticket_(++s.started) {
+    s.in_flight.insert(ticket_);
+  }
+  sync_send(const sync_send&) = delete;
+  sync_send& operator=(const sync_send&) = delete;
+  ~sync_send() {
+    {
+      std::lock_guard lk(s_.mu);
+      s_.in_flight.erase(ticket_);
+    }
+    s_.done_cv.notify_all();
+  }
+
+ private:
+  http_sync_state& s_;
+  const std::uint64_t ticket_;
 };
 
 }  // namespace detail
@@ -313,8 +342,10 @@ void http_sync_transport::send_event(event ev) {
   std::unique_ptr<detail::envelope_poster> poster;
   std::shared_ptr<spdlog::logger> log;
   std::string limited;
+  std::optional<detail::sync_send> ticket;
   {
     std::lock_guard lk(s.mu);
+    ticket.emplace(s);
     log = s.log;
     if (const auto until = limited_until(s.limits)) {
       ++s.stats.rate_limited;
@@ -347,6 +378,18 @@ void http_sync_transport::send_event(event ev) {
     s.idle.push_back(std::move(poster));
   }
   if (!diagnostic.empty()) detail::sdk_log(log, diagnostic);
+}
+
+bool http_sync_transport::flush(std::chrono::nanoseconds timeout) {
+  detail::http_sync_state& s = *state_;
+  return rt::blocking([&] {
+    std::unique_lock lk(s.mu);
+    const std::uint64_t target = s.started;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::min(timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)));
+    return s.done_cv.wait_until(
+        lk, deadline, [&] { return s.in_flight.empty() || *s.in_flight.begin() > target; });
+  });
 }
 
 http_transport_stats http_sync_transport::stats() const {

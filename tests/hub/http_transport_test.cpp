@@ -274,6 +274,28 @@ TEST_CASE("sync transport: a slow answer parks only the sending goroutine") {
   CHECK(receiver.requests().size() == 1);
 }
 
+TEST_CASE("sync transport: flush waits for the sends in flight on other goroutines") {
+  // A panicking goroutine's event goes out on that goroutine: a flush before exit must
+  // wait for it. The server holds the answer while the main goroutine flushes.
+  gate arrived, release;
+  http_receiver receiver([&](const http_request&) {
+    arrived.open();
+    release.wait();
+    return http_answer{};
+  });
+  auto t = sync_transport_for(receiver);
+  rt::wait_group wg;
+  wg.go([&] { send_message(*t, "in flight"); });
+  rt::blocking([&] { arrived.wait(); });
+  CHECK_FALSE(t->flush(0s));  // the send has not returned
+  CHECK(t->stats().sent == 0);
+  wg.go([&] { release.open(); });
+  CHECK(t->flush(patience));
+  CHECK(t->stats().sent == 1);  // counted before the send let flush return
+  wg.wait();
+  CHECK(t->flush(0s));  // none in flight
+}
+
 TEST_CASE("sync transport: 8 goroutines sending at once; every event arrives once") {
   http_receiver receiver;
   auto t = sync_transport_for(receiver);

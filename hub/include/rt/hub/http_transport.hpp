@@ -87,8 +87,10 @@ class http_transport final : public transport {
 // As sentry-go's HTTPSyncTransport: send_event checks the rate limits, serialises the event and
 // POSTs it, and returns when the answer is in (or the request failed or timed out): a calling
 // goroutine parks meanwhile (the request runs in the blocking pool, rt/blocking.hpp), a plain
-// thread blocks. flush returns true at once; close does nothing. Never throws for a
-// well-formed event: failures are counted in stats() (and logged with configure(debug)).
+// thread blocks. flush waits for the sends in flight when it is called (sentry-go's returns
+// at once, so a panicking goroutine's event could still be on its way); close does nothing.
+// Never throws for a well-formed event: failures are counted in stats() (and logged with
+// configure(debug)).
 class http_sync_transport final : public transport {
  public:
   explicit http_sync_transport(
@@ -97,7 +99,10 @@ class http_sync_transport final : public transport {
 
   void configure(const client_options& options) override;
   void send_event(event ev) override;
-  bool flush(std::chrono::nanoseconds) override { return true; }
+  // flush waits until every send_event that started before the call (on any goroutine or
+  // thread) has returned, or `timeout` passed (false). True at once when none is in
+  // flight. Parks a calling goroutine (rt::blocking); blocks a plain thread.
+  bool flush(std::chrono::nanoseconds timeout) override;
   using transport::close;
 
   http_transport_stats stats() const override;  // queue_full stays 0: there is no queue
