@@ -44,6 +44,13 @@ namespace rt {
 
 namespace {
 
+// deadline_in: when a flush of `timeout` gives up; the timeout is capped at a year, so
+// nanoseconds::max() ("no limit") cannot overflow the clock.
+std::chrono::steady_clock::time_point deadline_in(std::chrono::nanoseconds timeout) {
+  return std::chrono::steady_clock::now() +
+         std::min(timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)));
+}
+
 std::string auth_line(const rt::dsn& d) {
   return "X-Sentry-Auth: " + d.auth_header(sdk_name, sdk_version);
 }
@@ -232,10 +239,9 @@ bool http_transport::flush(std::chrono::nanoseconds timeout) {
   return rt::blocking([&] {
     std::unique_lock lk(s.mu);
     const std::uint64_t target = s.enqueued;
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::min(timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)));
-    return s.done_cv.wait_until(lk, deadline, [&] { return s.closed || s.handled >= target; }) &&
-           !s.closed;
+    return s.done_cv.wait_until(lk, deadline_in(timeout), [&] {
+      return s.closed || s.handled >= target;
+    }) && !s.closed;
   });
 }
 
@@ -385,10 +391,9 @@ bool http_sync_transport::flush(std::chrono::nanoseconds timeout) {
   return rt::blocking([&] {
     std::unique_lock lk(s.mu);
     const std::uint64_t target = s.started;
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::min(timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)));
-    return s.done_cv.wait_until(
-        lk, deadline, [&] { return s.in_flight.empty() || *s.in_flight.begin() > target; });
+    return s.done_cv.wait_until(lk, deadline_in(timeout), [&] {
+      return s.in_flight.empty() || *s.in_flight.begin() > target;
+    });
   });
 }
 

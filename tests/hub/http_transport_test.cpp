@@ -230,6 +230,17 @@ std::shared_ptr<rt::http_sync_transport> sync_transport_for(const http_receiver&
   return std::make_shared<rt::http_sync_transport>(rt::dsn::parse(dsn_for(r, key)));
 }
 
+// held_server answers a request only once `release` is open; `arrived` opens when the
+// request is in.
+struct held_server {
+  gate arrived, release;
+  http_receiver receiver{[this](const http_request&) {
+    arrived.open();
+    release.wait();
+    return http_answer{};
+  }};
+};
+
 }  // namespace
 
 TEST_CASE("sync transport: the request is done when send_event returns") {
@@ -256,40 +267,30 @@ TEST_CASE("sync transport: the request is done when send_event returns") {
 TEST_CASE("sync transport: a slow answer parks only the sending goroutine") {
   // The server holds the answer until another goroutine releases it. Were the sender's
   // worker blocked, at GOMAXPROCS=1 the releasing goroutine could never run.
-  gate arrived, release;
-  http_receiver receiver([&](const http_request&) {
-    arrived.open();
-    release.wait();
-    return http_answer{};
-  });
-  auto t = sync_transport_for(receiver);
+  held_server server;
+  auto t = sync_transport_for(server.receiver);
   rt::wait_group wg;
   wg.go([&] { send_message(*t, "slow"); });
   wg.go([&] {
-    rt::blocking([&] { arrived.wait(); });
-    release.open();
+    rt::blocking([&] { server.arrived.wait(); });
+    server.release.open();
   });
   wg.wait();
   CHECK(t->stats().sent == 1);
-  CHECK(receiver.requests().size() == 1);
+  CHECK(server.receiver.requests().size() == 1);
 }
 
 TEST_CASE("sync transport: flush waits for the sends in flight on other goroutines") {
   // A panicking goroutine's event goes out on that goroutine: a flush before exit must
   // wait for it. The server holds the answer while the main goroutine flushes.
-  gate arrived, release;
-  http_receiver receiver([&](const http_request&) {
-    arrived.open();
-    release.wait();
-    return http_answer{};
-  });
-  auto t = sync_transport_for(receiver);
+  held_server server;
+  auto t = sync_transport_for(server.receiver);
   rt::wait_group wg;
   wg.go([&] { send_message(*t, "in flight"); });
-  rt::blocking([&] { arrived.wait(); });
+  rt::blocking([&] { server.arrived.wait(); });
   CHECK_FALSE(t->flush(0s));  // the send has not returned
   CHECK(t->stats().sent == 0);
-  wg.go([&] { release.open(); });
+  wg.go([&] { server.release.open(); });
   CHECK(t->flush(patience));
   CHECK(t->stats().sent == 1);  // counted before the send let flush return
   wg.wait();
