@@ -9,6 +9,7 @@
 using namespace std::chrono_literals;
 using hubtest::dsn_for;
 using hubtest::gate;
+using hubtest::held_server;
 using hubtest::http_answer;
 using hubtest::http_receiver;
 using hubtest::http_request;
@@ -109,21 +110,16 @@ TEST_CASE("10,000 events from 4 goroutines all arrive as valid envelopes") {
 }
 
 TEST_CASE("a full queue drops at once; flush times out while the server stalls") {
-  gate arrived, release;
-  http_receiver receiver([&](const http_request&) {
-    arrived.open();
-    release.wait();
-    return http_answer{};
-  });
-  auto t = transport_for(receiver, 2);
+  held_server server;
+  auto t = transport_for(server.receiver, 2);
   send_message(*t, "in flight");
-  arrived.wait();  // the sender holds this one; the queue is empty
+  server.arrived.wait();  // the sender holds this one; the queue is empty
   for (int i = 0; i < 5; ++i) send_message(*t, "queued or dropped");  // never blocks
   CHECK(t->stats().queue_full == 3);
   CHECK_FALSE(t->flush(20ms));  // the server answers nothing until released
-  release.open();
+  server.release.open();
   CHECK(t->flush(patience));
-  CHECK(receiver.requests().size() == 3);
+  CHECK(server.receiver.requests().size() == 3);
   CHECK(t->stats().sent == 3);
   CHECK(t->flush(patience));  // repeated flushes are fine
 }
@@ -229,17 +225,6 @@ namespace {
 std::shared_ptr<rt::http_sync_transport> sync_transport_for(const http_receiver& r) {
   return std::make_shared<rt::http_sync_transport>(rt::dsn::parse(dsn_for(r, key)));
 }
-
-// held_server answers a request only once `release` is open; `arrived` opens when the
-// request is in.
-struct held_server {
-  gate arrived, release;
-  http_receiver receiver{[this](const http_request&) {
-    arrived.open();
-    release.wait();
-    return http_answer{};
-  }};
-};
 
 }  // namespace
 

@@ -9,26 +9,13 @@
 
 using namespace std::chrono_literals;
 using hubtest::dsn_for;
-using hubtest::gate;
-using hubtest::http_answer;
+using hubtest::held_server;
 using hubtest::http_receiver;
 using hubtest::http_request;
 using hubtest::line_sink;
 using hubtest::patience;
 
 namespace {
-
-// A server that reads each request and never answers until the test ends (the gates
-// outlive the receiver, which is destroyed first, after its answers are released).
-struct silent_server {
-  gate arrived, release;
-  http_receiver receiver{[this](const http_request&) {
-    arrived.open();
-    release.wait();
-    return http_answer{};
-  }};
-  ~silent_server() { release.open(); }
-};
 
 std::string envelope_event_id(const http_request& r) {
   return nlohmann::json::parse(r.body.substr(0, r.body.find('\n')))["event_id"].get<std::string>();
@@ -43,7 +30,7 @@ TEST_CASE("defaults: http_timeout 30 s, shutdown_timeout 2 s") {
 }
 
 TEST_CASE("close(timeout) aborts a request the server never answers; it counts as failed") {
-  silent_server server;
+  held_server server;
   auto sink = std::make_shared<line_sink>();
   auto c = std::make_shared<rt::client>(
       rt::client_options{.dsn = dsn_for(server.receiver),
@@ -58,7 +45,7 @@ TEST_CASE("close(timeout) aborts a request the server never answers; it counts a
 }
 
 TEST_CASE("the destructor does not wait; the retired transport aborts after shutdown_timeout") {
-  silent_server server;
+  held_server server;
   auto sink = std::make_shared<line_sink>();
   auto c = std::make_shared<rt::client>(
       rt::client_options{.dsn = dsn_for(server.receiver),
@@ -68,14 +55,14 @@ TEST_CASE("the destructor does not wait; the retired transport aborts after shut
   const std::string id = c->capture_message("never answered", rt::level::info, {}, nullptr);
   rt::blocking([&] { server.arrived.wait(); });
   c.reset();  // returns at once: the request in flight is left to the background
-  // The background close(100ms) gives up on the silent server and aborts the request.
+  // The background close(100ms) gives up on the held server and aborts the request.
   CHECK(sink->wait_for(id) == "[Sentry] event " + id +
                                   " failed: request aborted by close (http://127.0.0.1:" +
                                   std::to_string(server.receiver.port()) + "/api/42/envelope/)");
 }
 
 TEST_CASE("http_timeout bounds each request of the client's HTTP transport") {
-  silent_server server;
+  held_server server;
   auto sink = std::make_shared<line_sink>();
   auto c = std::make_shared<rt::client>(
       rt::client_options{.dsn = dsn_for(server.receiver),

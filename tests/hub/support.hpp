@@ -162,4 +162,17 @@ class line_sink final : public spdlog::sinks::base_sink<std::mutex> {
 // response until the test releases it).
 using gate = rt_test::gate;
 
+// held_server records each request and answers it only once `release` is open; `arrived`
+// opens when a request is in. Destroying it opens `release` first, so a test that stopped
+// early still lets the receiver, destroyed next, finish its answers (the gates outlive it).
+struct held_server {
+  gate arrived, release;
+  http_receiver receiver{[this](const http_request&) {
+    arrived.open();
+    release.wait();
+    return http_answer{};
+  }};
+  ~held_server() { release.open(); }
+};
+
 }  // namespace hubtest
